@@ -1,0 +1,667 @@
+"""The local API Gateway of `warroom dev`: HTTP -> REST API proxy event -> Lambda handler -> HTTP.
+
+It mirrors API Gateway (REST, Lambda proxy integration) and the Lambda execution model closely enough that a
+Chalice app behaves as deployed: routing on the template's resource paths, the v1 proxy event, one invocation at
+a time per container, cold starts, timeouts and the 502/504 answers API Gateway gives when a function misbehaves.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import importlib.util
+import itertools
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from localcloud.template import ApiRoute, CorsConfig, FunctionSpec, UnsupportedTemplateFeature
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+ACCOUNT_ID = "123456789012"
+API_ID = "warroomdev"
+STAGE = "Prod"
+DEFAULT_REGION = "us-east-1"
+HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+TEXT_MEDIA_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "application/xml"})
+PROXY_RESPONSE_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+_HOP_BY_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# requestContext.identity fields that are null without an authorizer, API key or client certificate
+_IDENTITY_NULL_FIELDS = (
+    *("cognitoIdentityPoolId", "cognitoIdentityId", "cognitoAuthenticationType", "cognitoAuthenticationProvider"),
+    *("accountId", "caller", "principalOrgId", "accessKey", "userArn", "user", "apiKey", "apiKeyId", "clientCert"),
+)
+_container_serials = itertools.count(1)  # process-wide, so module names stay unique across runtimes
+_log = logging.getLogger("localcloud.gateway")
+
+
+class FunctionError(Exception):
+    """The handler raised, could not be loaded, or returned something API Gateway cannot use."""
+
+
+class FunctionTimeout(FunctionError):
+    """The handler ran past its Timeout; its thread keeps running since Python cannot kill a thread."""
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """One line of the dev console; `function` is "-" when the gateway answered without invoking anything."""
+
+    function: str
+    trigger: str
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    cold_start: bool
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The outcome of one successful invocation."""
+
+    result: Any
+    cold_start: bool
+    duration_ms: float
+    request_id: str
+
+
+@dataclass
+class LambdaContext:
+    """The `context` argument of a Python Lambda handler (the attributes AWS documents)."""
+
+    function_name: str
+    memory_limit_in_mb: str  # a string in the real Python runtime too
+    invoked_function_arn: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline_monotonic: float
+    function_version: str = "$LATEST"
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+
+
+# ---------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """The template resource a path falls on, its routes by method, and the URL-decoded path parameters."""
+
+    resource: str
+    routes_by_method: Mapping[str, ApiRoute]
+    path_params: dict[str, str]
+
+    def route_for(self, method: str) -> ApiRoute | None:
+        return self.routes_by_method.get(method) or self.routes_by_method.get("ANY")
+
+
+class ApiRouter:
+    """Matches paths as API Gateway REST does: literal segments beat `{param}`, which beats greedy `{name+}`."""
+
+    _LITERAL, _PARAM, _GREEDY = 0, 1, 2
+
+    def __init__(self, routes: list[ApiRoute]) -> None:
+        self._resources: dict[str, dict[str, ApiRoute]] = {}
+        for route in routes:
+            self._resources.setdefault(route.path, {})[route.method] = route
+        self._patterns = {resource: self._parse(resource) for resource in self._resources}
+
+    def match(self, raw_path: str) -> RouteMatch | None:
+        parts = [unquote(part) for part in _split(raw_path)]
+        candidates = []
+        for resource, pattern in self._patterns.items():
+            params = self._match(pattern, parts)
+            if params is not None:
+                candidates.append((tuple(kind for kind, _ in pattern), resource, params))
+        if not candidates:
+            return None
+        _, resource, params = min(candidates)  # lexicographic: the most literal segment earliest wins
+        return RouteMatch(resource, self._resources[resource], params)
+
+    @classmethod
+    def _parse(cls, resource: str) -> list[tuple[int, str]]:
+        pattern = []
+        for segment in _split(resource):
+            if segment.startswith("{") and segment.endswith("+}"):
+                pattern.append((cls._GREEDY, segment[1:-2]))
+            elif segment.startswith("{") and segment.endswith("}"):
+                pattern.append((cls._PARAM, segment[1:-1]))
+            else:
+                pattern.append((cls._LITERAL, segment))
+        return pattern
+
+    @classmethod
+    def _match(cls, pattern: list[tuple[int, str]], parts: list[str]) -> dict[str, str] | None:
+        params: dict[str, str] = {}
+        for index, (kind, text) in enumerate(pattern):
+            if kind == cls._GREEDY:
+                rest = parts[index:]
+                if not rest:
+                    return None
+                params[text] = "/".join(rest)
+                return params
+            if index >= len(parts) or not parts[index]:
+                return None
+            if kind == cls._LITERAL and parts[index] != text:
+                return None
+            if kind == cls._PARAM:
+                params[text] = parts[index]
+        return params if len(parts) == len(pattern) else None
+
+
+def _split(path: str) -> list[str]:
+    stripped = path.strip("/")  # API Gateway ignores a trailing slash
+    return stripped.split("/") if stripped else []
+
+
+# ---------------------------------------------------------------- the Lambda side: containers and invocation
+
+
+class _Container:
+    """One execution environment: its own module instance of the handler and the one thread that runs it."""
+
+    def __init__(self, spec: FunctionSpec, generation: int) -> None:
+        self.spec = spec
+        self.generation = generation
+        self.module_name = f"warroom_fn_{spec.logical_id}_{next(_container_serials)}"
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.module_name)
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
+        self.handler: Callable[[Any, Any], Any] | None = None
+
+    def start(self) -> None:
+        self.handler = self.executor.submit(self._load_handler).result()
+
+    def stop(self) -> None:
+        self.executor.shutdown(wait=False)
+        sys.modules.pop(self.module_name, None)
+
+    def _load_handler(self) -> Callable[[Any, Any], Any]:
+        # Loaded by file under a unique name and never via sys.path: every function's module is called `app`.
+        module_path, _, attribute = self.spec.handler.rpartition(".")
+        source = self.spec.code_uri / f"{module_path.replace('.', '/')}.py"
+        module_spec = importlib.util.spec_from_file_location(self.module_name, source)
+        if module_spec is None or module_spec.loader is None or not source.is_file():
+            raise FunctionError(f"{self.spec.logical_id}: handler module {source} not found")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[self.module_name] = module  # dataclasses and pydantic look their module up while loading
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(self.module_name, None)
+            raise
+        handler = getattr(module, attribute, None)
+        if not callable(handler):
+            raise FunctionError(f"{self.spec.logical_id}: {self.spec.handler} is not a callable in {source}")
+        return handler
+
+
+class _FunctionPool:
+    """Up to `max_containers` containers of one function, created lazily; a busy container is never shared."""
+
+    def __init__(self, spec: FunctionSpec, max_containers: int) -> None:
+        self.spec = spec
+        self._max = max_containers
+        self._ready = threading.Condition()
+        self._idle: list[_Container] = []
+        self._size = 0
+        self._generation = 0
+
+    def acquire(self) -> tuple[_Container, bool]:
+        """An idle container (warm), else a new one (cold) if below the cap, else wait for one to be released."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._idle or self._size < self._max)
+            if self._idle:
+                return self._idle.pop(), False  # the most recently used one, as Lambda tends to
+            self._size += 1
+            container = _Container(self.spec, self._generation)
+        try:
+            container.start()
+        except BaseException:
+            self.discard(container)
+            raise
+        return container, True
+
+    def release(self, container: _Container) -> None:
+        with self._ready:
+            if container.generation != self._generation:
+                self._size -= 1
+                container.stop()
+            else:
+                self._idle.append(container)
+            self._ready.notify()
+
+    def discard(self, container: _Container) -> None:
+        with self._ready:
+            self._size -= 1
+            container.stop()
+            self._ready.notify()
+
+    def recycle(self) -> None:
+        """Drop every container (idle now, busy ones when they finish) so the next invocation loads fresh code."""
+        with self._ready:
+            self._generation += 1
+            stale, self._idle = self._idle, []
+            self._size -= len(stale)
+            for container in stale:
+                container.stop()
+            self._ready.notify_all()
+
+
+class LambdaRuntime:
+    """Invokes the template's functions in-process, honouring one-invocation-per-container and timeouts."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionSpec],
+        env_by_function: Mapping[str, Mapping[str, str]],
+        *,
+        max_concurrency_per_function: int = 4,
+    ) -> None:
+        self.functions = dict(functions)
+        apply_function_environment(self.functions, env_by_function)
+        self._pools = {name: _FunctionPool(spec, max_concurrency_per_function) for name, spec in functions.items()}
+
+    def invoke(self, function_logical_id: str, event: Any) -> Any:
+        """Run the function's handler on `event` and return what it returned; raises `FunctionError`."""
+        return self.execute(function_logical_id, event).result
+
+    def execute(self, function_logical_id: str, event: Any) -> Execution:
+        """Like `invoke`, plus whether it was a cold start and how long it took (init included)."""
+        if function_logical_id not in self._pools:
+            raise ValueError(f"unknown function {function_logical_id!r}; known: {sorted(self._pools)}")
+        pool = self._pools[function_logical_id]
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        try:
+            container, cold_start = pool.acquire()
+        except BaseException as error:
+            _log.error("%s failed to initialise (request %s)", function_logical_id, request_id, exc_info=error)
+            raise FunctionError(f"{function_logical_id} failed to initialise: {error}") from error
+        context = self._context(container, request_id)
+        future = container.executor.submit(container.handler, event, context)  # type: ignore[arg-type]
+        done, _ = wait([future], timeout=container.spec.timeout_s)
+        if not done:
+            # Lambda would kill the environment; we can only stop reusing it once its thread returns.
+            future.add_done_callback(lambda _: pool.discard(container))
+            _log.warning(
+                "%s timed out after %ss (request %s); its thread keeps running until the handler returns",
+                function_logical_id,
+                container.spec.timeout_s,
+                request_id,
+            )
+            raise FunctionTimeout(f"{function_logical_id} timed out after {container.spec.timeout_s} s")
+        pool.release(container)
+        error = future.exception()
+        if error is not None:
+            _log.error("%s raised (request %s)", function_logical_id, request_id, exc_info=error)
+            raise FunctionError(f"{function_logical_id} raised {error!r}") from error
+        duration_ms = (time.perf_counter() - started) * 1000
+        return Execution(future.result(), cold_start, duration_ms, request_id)
+
+    def recycle(self) -> None:
+        """Forget all loaded code (e.g. after a file change); the next invocations are cold starts."""
+        for pool in self._pools.values():
+            pool.recycle()
+
+    def close(self) -> None:
+        """Stop idle containers; busy handler threads finish on their own."""
+        self.recycle()
+
+    @staticmethod
+    def _context(container: _Container, request_id: str) -> LambdaContext:
+        spec = container.spec
+        region = os.environ.get("AWS_REGION", DEFAULT_REGION)
+        return LambdaContext(
+            function_name=spec.logical_id,
+            memory_limit_in_mb=str(spec.memory_mb),
+            invoked_function_arn=f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.logical_id}",
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{spec.logical_id}",
+            log_stream_name=container.log_stream_name,
+            deadline_monotonic=time.monotonic() + spec.timeout_s,
+        )
+
+
+def apply_function_environment(
+    functions: Mapping[str, FunctionSpec], env_by_function: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
+    """Put the functions' variables in `os.environ` (shared by all handler threads) and return what was set.
+
+    Locally every function runs in one process, so a variable must have one value: two functions giving the same
+    variable different values raise `UnsupportedTemplateFeature`. Lambda's own per-function variables
+    (AWS_LAMBDA_FUNCTION_NAME, ...) are only set when all functions agree; use the context object instead.
+    """
+    variables: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for function, env in env_by_function.items():
+        for name, value in env.items():
+            if name in variables and variables[name] != value:
+                raise UnsupportedTemplateFeature(
+                    f"environment variable {name} is {variables[name]!r} in {owners[name]} but {value!r} in "
+                    f"{function}; locally all functions share one process, so a variable needs one value"
+                )
+            variables[name], owners[name] = value, function
+    lambda_variables = [
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.logical_id}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        }
+        for spec in functions.values()
+    ]
+    for name, value in (lambda_variables[0] if lambda_variables else {}).items():
+        if all(candidate[name] == value for candidate in lambda_variables):
+            variables[name] = value
+    variables["AWS_SAM_LOCAL"] = "true"
+    variables.setdefault("AWS_REGION", os.environ.get("AWS_REGION", DEFAULT_REGION))
+    variables.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", variables["AWS_REGION"]))
+    os.environ.update(variables)
+    return variables
+
+
+# ---------------------------------------------------------------- the API Gateway side: events and responses
+
+
+def build_proxy_event(
+    method: str,
+    raw_path: str,
+    query_string: bytes,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route: ApiRoute,
+    path_params: Mapping[str, str],
+    source_ip: str,
+    host: str,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The API Gateway REST (v1) Lambda proxy event for one request, as AWS builds it."""
+    now = now or datetime.now(UTC)
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value  # the last value wins, as in AWS
+        multi_headers.setdefault(name, []).append(value)
+    query = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query:
+        multi_query.setdefault(name, []).append(value)
+    lower_headers = {name.lower(): value for name, value in single_headers.items()}
+    is_text = _is_text(lower_headers.get("content-type"), body)
+    path = unquote(raw_path)
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": dict(path_params) or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": hashlib.sha1(route.path.encode(), usedforsecurity=False).hexdigest()[:6],
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "extendedRequestId": base64.b64encode(secrets.token_bytes(10)).decode(),
+            "requestTime": f"{now:%d}/{_MONTHS[now.month - 1]}/{now:%Y:%H:%M:%S} +0000",
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "path": path,
+            "accountId": ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": STAGE,
+            "domainPrefix": host.split(".")[0].split(":")[0],
+            "domainName": host,
+            "apiId": API_ID,
+            "requestId": request_id or str(uuid.uuid4()),
+            "identity": {
+                **dict.fromkeys(_IDENTITY_NULL_FIELDS),
+                "sourceIp": source_ip,
+                "userAgent": lower_headers.get("user-agent"),
+            },
+        },
+        "body": None if not body else body.decode() if is_text else base64.b64encode(body).decode(),
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+def proxy_result_to_response(result: Any) -> Response:
+    """The HTTP response API Gateway makes of a proxy integration result; raises `FunctionError` if malformed."""
+    if not isinstance(result, Mapping) or set(result) - PROXY_RESPONSE_KEYS:
+        raise FunctionError(f"malformed Lambda proxy response: {_preview(result)}")
+    status = result.get("statusCode")
+    headers = result.get("headers") or {}
+    multi_headers = result.get("multiValueHeaders") or {}
+    body = result.get("body")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise FunctionError(f"malformed Lambda proxy response: statusCode {status!r}")
+    if not isinstance(headers, Mapping) or not isinstance(multi_headers, Mapping):
+        raise FunctionError("malformed Lambda proxy response: headers must be objects")
+    if body is not None and not isinstance(body, str):
+        raise FunctionError(f"malformed Lambda proxy response: body must be a string, got {type(body).__name__}")
+    try:
+        content = (
+            base64.b64decode(body or "", validate=True) if result.get("isBase64Encoded") else (body or "").encode()
+        )
+        merged: dict[str, list[str]] = {
+            name: [str(value) for value in values] for name, values in multi_headers.items()
+        }
+        for name, value in headers.items():  # AWS merges both; a pair present in both appears once
+            if str(value) not in merged.setdefault(name, []):
+                merged[name].append(str(value))
+        raw_headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, values in merged.items()
+            if name.lower() not in _HOP_BY_HOP_HEADERS
+            for value in values
+        ]
+    except (TypeError, binascii.Error, UnicodeEncodeError) as error:
+        raise FunctionError(f"malformed Lambda proxy response: {error}") from error
+    if not any(name == b"content-type" for name, _ in raw_headers):
+        raw_headers.append((b"content-type", b"application/json"))  # API Gateway's default
+    response = Response(content=content, status_code=status)
+    response.raw_headers.extend(raw_headers)
+    return response
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The project's one error shape, for answers the gateway gives itself."""
+    return JSONResponse({"error": {"code": code, "message": message, "details": None}}, status, headers=headers)
+
+
+def print_invocation(record: InvocationRecord) -> None:
+    """Default console line, e.g. `14:03:11 SystemFunction   GET /api/v1/health -> 200 12.3 ms (cold)`."""
+    cold = " (cold)" if record.cold_start else ""
+    stamp = datetime.now().strftime("%H:%M:%S")
+    line = f"{record.method} {record.path} -> {record.status} {record.duration_ms:.1f} ms{cold}"
+    print(f"{stamp} {record.function:<16} {line}", flush=True)
+
+
+def _is_text(content_type: str | None, body: bytes) -> bool:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    textual = (
+        media_type.startswith("text/")
+        or media_type in TEXT_MEDIA_TYPES
+        or (media_type.startswith("application/") and media_type.endswith("+json"))
+    )
+    if not textual:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _preview(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+# ---------------------------------------------------------------- the HTTP app
+
+
+@dataclass
+class _Gateway:
+    router: ApiRouter
+    runtime: LambdaRuntime
+    cors: CorsConfig | None
+    on_invocation: Callable[[InvocationRecord], None]
+    _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A plain ASGI app rather than a request function: Starlette then routes every HTTP method to it.
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response, function, cold_start, request_id = await self._answer(request)
+        response.headers["x-amzn-RequestId"] = request_id
+        duration_ms = (time.perf_counter() - started) * 1000
+        record = InvocationRecord(
+            function,
+            "http",
+            request.method,
+            request.url.path,
+            response.status_code,
+            duration_ms,
+            cold_start,
+            request_id,
+        )
+        self.on_invocation(record)
+        return response
+
+    async def _answer(self, request: Request) -> tuple[Response, str, bool, str]:
+        """The response, the function that made it ("-" if none), whether it was cold, and the request id."""
+        request_id = str(uuid.uuid4())
+        raw_path = (request.scope.get("raw_path") or quote(request.url.path).encode()).decode("latin-1")
+        match = self.router.match(raw_path)
+        if match is None:
+            return error_response(404, "not_found", f"No route for {request.url.path}"), "-", False, request_id
+        method = request.method
+        route = match.route_for(method)
+        if method == "OPTIONS" and self.cors is not None and "OPTIONS" not in match.routes_by_method:
+            return self._preflight(match), "-", False, request_id
+        if route is None:
+            allowed = sorted({*match.routes_by_method, *(["OPTIONS"] if self.cors is not None else [])})
+            message = f"{method} is not allowed on {match.resource}"
+            headers = {"Allow": ", ".join(allowed)}
+            return error_response(405, "method_not_allowed", message, headers), "-", False, request_id
+        body = await _read_body(request)
+        if body is None:
+            message = f"Request body exceeds API Gateway's limit of {MAX_PAYLOAD_BYTES} bytes"
+            return error_response(413, "payload_too_large", message), "-", False, request_id
+        event = build_proxy_event(
+            method,
+            raw_path,
+            request.scope.get("query_string", b""),
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw],
+            body,
+            route,
+            match.path_params,
+            request.client.host if request.client else "127.0.0.1",
+            request.headers.get("host", "localhost"),
+            request_id=request_id,
+        )
+        if self._limiter is None:
+            # Threads mostly wait for a free container; a large limit keeps one busy function from starving others.
+            self._limiter = anyio.CapacityLimiter(256)
+        bad_gateway = error_response(502, "bad_gateway", "The function failed.")
+        try:
+            execution = await anyio.to_thread.run_sync(
+                self.runtime.execute, route.function, event, limiter=self._limiter
+            )
+        except FunctionTimeout:
+            message = f"{route.function} did not answer within its Timeout"
+            return error_response(504, "gateway_timeout", message), route.function, False, request_id
+        except FunctionError:  # the runtime logged the traceback
+            return bad_gateway, route.function, False, request_id
+        try:
+            response = proxy_result_to_response(execution.result)
+        except FunctionError as error:
+            _log.error("%s (request %s): %s", route.function, execution.request_id, error)
+            return bad_gateway, route.function, execution.cold_start, request_id
+        return response, route.function, execution.cold_start, request_id
+
+    def _preflight(self, match: RouteMatch) -> Response:
+        cors = self.cors
+        assert cors is not None
+        methods = set(HTTP_METHODS) if "ANY" in match.routes_by_method else {*match.routes_by_method, "OPTIONS"}
+        headers = {
+            "Access-Control-Allow-Origin": cors.allow_origin,
+            "Access-Control-Allow-Methods": cors.allow_methods or ",".join(sorted(methods)),
+        }
+        if cors.allow_headers is not None:
+            headers["Access-Control-Allow-Headers"] = cors.allow_headers
+        if cors.max_age is not None:
+            headers["Access-Control-Max-Age"] = cors.max_age
+        if cors.allow_credentials:
+            headers["Access-Control-Allow-Credentials"] = "true"
+        return Response(status_code=200, headers=headers)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The request body, or None when it exceeds API Gateway's payload limit (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_PAYLOAD_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_gateway(
+    functions: Mapping[str, FunctionSpec],
+    routes: list[ApiRoute],
+    env_by_function: Mapping[str, Mapping[str, str]],
+    cors: CorsConfig | None,
+    *,
+    max_concurrency_per_function: int = 4,
+    on_invocation: Callable[[InvocationRecord], None] | None = None,
+) -> Starlette:
+    """The local API Gateway as a Starlette app; `app.state.runtime` is its `LambdaRuntime`.
+
+    Side effect: sets the functions' environment in `os.environ` (see `apply_function_environment`).
+    HTTP is served by one catch-all route that only matches HTTP scopes: a `WebSocketRoute` can simply be appended
+    to `app.router.routes`, another HTTP route must be inserted before the catch-all.
+    """
+    runtime = LambdaRuntime(functions, env_by_function, max_concurrency_per_function=max_concurrency_per_function)
+    gateway = _Gateway(ApiRouter(routes), runtime, cors, on_invocation or print_invocation)
+    app = Starlette(routes=[Route("/{path:path}", gateway)])
+    app.state.runtime = runtime
+    return app

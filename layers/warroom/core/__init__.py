@@ -1,0 +1,1 @@
+"""Cross-cutting building blocks: config, db, cache, errors, http glue, security."""

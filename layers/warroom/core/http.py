@@ -1,0 +1,285 @@
+"""HTTP glue for the Chalice apps: one decorator per route does everything around the view.
+
+Example
+-------
+>>> app = WarRoomApp("system")
+>>> @app.endpoint("PUT", "/api/v1/settings/{key}", role="admin", body=SettingUpdate, response=SettingOut)
+... def put_setting(key: str, body: SettingUpdate, ctx: RequestContext) -> SettingOut:
+...     return settings.update(key, body.value, actor=ctx.actor())
+
+Around each view, in this order: request id, authentication and the ``role`` guard (401/403),
+query parsing into the ``query`` model and body parsing into the ``body`` model (413 over the size
+limit, 415 for a non-JSON body, 400 for malformed JSON, 422 for invalid fields with the field errors
+in ``details``), the view, serialisation of its pydantic answer, the mapping of every
+:class:`WarRoomError` to the one error shape (anything else is a 500 that reveals nothing), CORS
+and request-id headers, and the request's timing for ``performance_logs``.
+
+The view receives only what its signature asks for, by name: the path parameters, ``body``,
+``query`` and ``ctx``. Every route is also recorded as a :class:`RouteSpec` for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_origin
+
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from warroom.core.config import get_settings
+from warroom.core.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    WarRoomError,
+    to_error_body,
+)
+from warroom.core.perf import record_request
+from warroom.core.security import Principal, Role, authenticate, require
+
+logger = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json"
+_HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What the OpenAPI document needs to know about a route."""
+
+    method: str
+    path: str
+    view_name: str
+    summary: str
+    description: str
+    role: Role | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status_code: int
+    content_type: str
+    errors: tuple[int, ...]
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass
+class RequestContext:
+    """What a view may want to know about the request beyond its body and query."""
+
+    request_id: str
+    method: str
+    path: str
+    source_ip: str | None
+    user_agent: str | None
+    headers: Mapping[str, str]
+    principal: Principal | None
+
+    def actor(self) -> dict[str, Any]:
+        """The acting user as audit records want it."""
+        return {
+            "user_id": self.principal.user_id if self.principal else None,
+            "ip_address": self.source_ip,
+            "user_agent": self.user_agent,
+        }
+
+
+def error_response(error: WarRoomError, request_id: str | None = None) -> Response:
+    """The one error shape as a Chalice response."""
+    headers = {"Content-Type": JSON_CONTENT_TYPE, **error.headers}
+    if request_id:
+        headers["X-Request-Id"] = request_id
+    return Response(body=json.dumps(to_error_body(error)), status_code=error.status_code, headers=headers)
+
+
+def _validation_details(error: ValidationError, location: str) -> list[dict[str, Any]]:
+    """Pydantic's field errors without the submitted values (they may be passwords)."""
+    return [
+        {"loc": [location, *item["loc"]], "msg": item["msg"], "type": item["type"]}
+        for item in error.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def _query_input(model: type[BaseModel], multi: Mapping[str, list[str]] | None) -> dict[str, Any]:
+    """Multi-value query strings: list fields take every value, scalar fields the last one."""
+    if not multi:
+        return {}
+    parsed: dict[str, Any] = {}
+    for name, values in multi.items():
+        info = model.model_fields.get(name) or next((f for f in model.model_fields.values() if f.alias == name), None)
+        is_list = info is not None and get_origin(info.annotation) in (list, tuple, set)
+        parsed[name] = list(values) if is_list else values[-1]
+    return parsed
+
+
+def _serialise(result: Any, status_code: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204, headers={})
+    if isinstance(result, BaseModel):
+        payload = result.model_dump_json(by_alias=True)
+    else:
+        payload = json.dumps(result, default=_json_default, separators=(",", ":"))
+    return Response(body=payload, status_code=status_code, headers={"Content-Type": JSON_CONTENT_TYPE})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+class WarRoomApp(Chalice):
+    """A Chalice app whose routes are declared with :meth:`endpoint`."""
+
+    def __init__(self, app_name: str, **kwargs: Any):
+        super().__init__(app_name=app_name, **kwargs)
+        self.route_specs: list[RouteSpec] = []
+
+    def endpoint(
+        self,
+        method: str,
+        path: str,
+        *,
+        role: Role | None,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status_code: int = 200,
+        content_type: str = JSON_CONTENT_TYPE,
+        max_body_bytes: int | None = None,
+        summary: str | None = None,
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a route. ``role=None`` makes it public; otherwise it needs that role or higher."""
+        method = method.upper()
+        if method not in _HTTP_METHODS:
+            raise ValueError(f"unsupported method {method}")
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            wanted = set(inspect.signature(view).parameters)
+            doc = inspect.getdoc(view) or ""
+            self.route_specs.append(
+                RouteSpec(
+                    method=method,
+                    path=path,
+                    view_name=view.__name__,
+                    summary=summary or (doc.splitlines()[0] if doc else view.__name__.replace("_", " ")),
+                    description=doc,
+                    role=role,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status_code=status_code,
+                    content_type=content_type,
+                    errors=errors,
+                    tags=(self.app_name,),
+                )
+            )
+
+            def handle(**path_params: str) -> Response:
+                return self._handle(
+                    view, wanted, path_params, method, path, role, body, query, status_code, max_body_bytes
+                )
+
+            handle.__name__ = view.__name__
+            handle.__doc__ = view.__doc__
+            self.route(path, methods=[method], content_types=["*/*"])(handle)
+            return view
+
+        return decorator
+
+    def _handle(
+        self,
+        view: Callable[..., Any],
+        wanted: set[str],
+        path_params: dict[str, str],
+        method: str,
+        path: str,
+        role: Role | None,
+        body_model: type[BaseModel] | None,
+        query_model: type[BaseModel] | None,
+        status_code: int,
+        max_body_bytes: int | None,
+    ) -> Response:
+        started = time.perf_counter()
+        request = self.current_request
+        request_context = request.context or {}
+        request_id = request_context.get("requestId") or ""
+        identity = request_context.get("identity") or {}
+        try:
+            ctx = RequestContext(
+                request_id=request_id,
+                method=method,
+                path=path,
+                source_ip=identity.get("sourceIp"),
+                user_agent=request.headers.get("user-agent"),
+                headers=request.headers,
+                principal=None,
+            )
+            if role is not None:
+                ctx.principal = require(authenticate(request.headers), role)
+            kwargs: dict[str, Any] = {name: value for name, value in path_params.items() if name in wanted}
+            if query_model is not None:
+                kwargs["query"] = self._parse_query(query_model, request.to_original_event())
+            if body_model is not None:
+                kwargs["body"] = self._parse_body(body_model, request, max_body_bytes)
+            if "ctx" in wanted:
+                kwargs["ctx"] = ctx
+            response = _serialise(view(**kwargs), status_code)
+        except WarRoomError as error:
+            response = error_response(error)
+        except Exception:
+            logger.exception("unhandled error in %s %s", method, path)
+            response = error_response(WarRoomError())
+        response.headers["X-Request-Id"] = request_id
+        response.headers.setdefault("Access-Control-Allow-Origin", get_settings().cors_allow_origin)
+        duration_ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={duration_ms:.1f}"
+        record_request(
+            self.app_name,
+            f"{method} {path}",
+            status_code=response.status_code,
+            duration_ms=duration_ms,
+            request_id=request_id,
+        )
+        return response
+
+    @staticmethod
+    def _parse_query(model: type[BaseModel], event: Mapping[str, Any]) -> BaseModel:
+        try:
+            return model.model_validate(_query_input(model, event.get("multiValueQueryStringParameters")))
+        except ValidationError as error:
+            raise ValidationFailed(
+                "The query string has invalid parameters.", details=_validation_details(error, "query")
+            ) from error
+
+    @staticmethod
+    def _parse_body(model: type[BaseModel], request: Any, max_body_bytes: int | None) -> BaseModel:
+        raw = request.raw_body or b""
+        limit = max_body_bytes or get_settings().max_body_bytes
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.", details={"max_bytes": limit})
+        content_type = (request.headers.get("content-type") or JSON_CONTENT_TYPE).split(";")[0].strip().lower()
+        if content_type != JSON_CONTENT_TYPE and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(f"Send the body as {JSON_CONTENT_TYPE}, not {content_type}.")
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequest("The request body is not valid JSON.") from error
+        if data is None:
+            raise BadRequest("The request needs a JSON body.")
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise ValidationFailed(
+                "The request body has invalid fields.", details=_validation_details(error, "body")
+            ) from error

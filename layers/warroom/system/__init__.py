@@ -1,0 +1,1 @@
+"""The system domain: global settings, the data mode, and health."""

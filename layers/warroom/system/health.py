@@ -1,0 +1,83 @@
+"""Health: the data mode and each dependency's status and latency, cached for 30 s (the seed).
+
+Example
+-------
+>>> health, http_status = check_health()
+>>> health.dependencies["postgres"].status
+'up'
+
+PostgreSQL is the system of record: without it the answer is ``down`` and 503. Redis and the AWS
+services are optional for serving requests: without them it is ``degraded`` and still 200. Only
+healthy answers are cached, so an outage is reported at once and a recovery within 30 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+import warroom
+from warroom.core.aws import aws_client
+from warroom.core.cache import cache, redis_status
+from warroom.core.config import DataMode, get_settings
+from warroom.core.db import connection
+from warroom.core.errors import DependencyUnavailable
+from warroom.system.data_mode import get_data_mode
+from warroom.system.models import DependencyHealth, HealthOut
+
+
+def _timed(check: Callable[[], None]) -> DependencyHealth:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as error:
+        return DependencyHealth(status="down", error=type(error).__name__)
+    return DependencyHealth(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def _check_postgres() -> None:
+    with connection() as conn:
+        conn.execute("SELECT 1").fetchone()
+
+
+def _check_aws() -> DependencyHealth:
+    bucket = get_settings().uploads_bucket
+    if not bucket:
+        return DependencyHealth(status="not_configured")
+    return _timed(lambda: aws_client("s3").head_bucket(Bucket=bucket))
+
+
+def _data_mode_or_default() -> DataMode:
+    try:
+        return get_data_mode()
+    except DependencyUnavailable:
+        return get_settings().default_data_mode
+
+
+def check_health() -> tuple[HealthOut, int]:
+    """The health document and its HTTP status (200 unless PostgreSQL is down)."""
+    cached = cache.get_json("health")
+    if cached is not None:
+        return HealthOut.model_validate(cached), 200
+    dependencies = {
+        "postgres": _timed(_check_postgres),
+        "redis": DependencyHealth.model_validate(redis_status()),
+        "aws": _check_aws(),
+    }
+    if dependencies["postgres"].status != "up":
+        status = "down"
+    elif any(d.status == "down" for d in dependencies.values()):
+        status = "degraded"
+    else:
+        status = "ok"
+    health = HealthOut(
+        status=status,
+        data_mode=_data_mode_or_default(),
+        timestamp=dt.datetime.now(dt.UTC),
+        version=warroom.__version__,
+        dependencies=dependencies,
+    )
+    if status == "ok":
+        cache.set_json("health", health.model_dump(mode="json"))
+    return health, 503 if status == "down" else 200
