@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalice import Response
+
 from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.openapi import openapi_document
 from warroom.system.data_mode import get_data_mode

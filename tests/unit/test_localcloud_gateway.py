@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
+
 from localcloud.gateway import (
     MAX_PAYLOAD_BYTES,
     ApiRouter,
@@ -32,7 +34,6 @@ from localcloud.template import (
     read_functions,
     resolve_environment,
 )
-from starlette.testclient import TestClient
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31

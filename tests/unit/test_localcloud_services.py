@@ -17,12 +17,9 @@ import psycopg
 import pytest
 import redis
 
+from localcloud import services
+
 INFRA = Path(__file__).resolve().parents[2] / "infra"
-try:
-    from localcloud import services
-except ImportError:  # package not installed in the venv: import it from the source tree
-    sys.path.insert(0, str(INFRA))
-    from localcloud import services
 
 
 def alive(pid: int) -> bool:

@@ -1,0 +1,51 @@
+# War Room: the two commands a new machine needs are `make dev` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+SAM_VENV ?= .venv-sam
+BIN := $(VENV)/bin
+PORT ?= 3000
+BUILD_DIR ?= .aws-sam/build
+
+.PHONY: install dev test lint bench build deploy clean
+
+# The venv is rebuilt when pyproject.toml changes (the stamp records the last install).
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Run the whole system locally (PostgreSQL, Redis and AWS emulated; no Docker, no AWS account).
+dev: install
+	$(BIN)/warroom dev --port $(PORT)
+
+## Install everything and run the test suite (unit, integration, end-to-end).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+
+## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`).
+bench: install
+	$(BIN)/python -m pytest tests/perf -s -p no:randomly -o addopts="" -q
+
+$(SAM_VENV)/bin/sam:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli
+
+## Build for AWS with `sam build` (no container needed); the layer is built by layers/Makefile.
+build: install $(SAM_VENV)/bin/sam
+	PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml \
+		--build-dir $(BUILD_DIR) --parameter-overrides DefaultDataMode=MOCK
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --template-file $(BUILD_DIR)/template.yaml --guided
+
+clean:
+	rm -rf .aws-sam .warroom .pytest_cache .ruff_cache

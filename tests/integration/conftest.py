@@ -1,0 +1,91 @@
+"""Integration harness: invoke a function's real handler with an event file, as Lambda would."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, load_event
+
+
+@dataclass
+class Answer:
+    """A proxy result, with its body parsed when it is JSON."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: dict[str, Any]
+
+    @property
+    def error_code(self) -> str | None:
+        return self.body["error"]["code"] if isinstance(self.body, dict) and "error" in self.body else None
+
+
+@pytest.fixture(scope="session")
+def lambda_runtime() -> Iterator[Any]:
+    """Every function of template.yaml, loaded as the local cloud loads them (one container per invocation)."""
+    from localcloud.gateway import LambdaRuntime
+    from localcloud.template import load_template, read_functions
+
+    functions = read_functions(load_template(PROJECT_ROOT / "template.yaml"), PROJECT_ROOT)
+    runtime = LambdaRuntime(functions, {name: {} for name in functions})
+    yield runtime
+    runtime.close()
+
+
+def _set_header(event: dict[str, Any], name: str, value: str | None) -> None:
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        for existing in [h for h in headers if h.lower() == name.lower()]:
+            del headers[existing]
+        if value is not None:
+            headers[name] = value if key == "headers" else [value]
+        event[key] = headers
+
+
+@pytest.fixture
+def invoke(services, lambda_runtime):
+    """``invoke("SystemFunction", "system_put_data_mode", token=..., body={...})`` -> :class:`Answer`."""
+
+    def call(
+        function: str,
+        event_name: str,
+        *,
+        token: str | None = None,
+        body: Any = ...,
+        headers: dict[str, str | None] | None = None,
+        query: dict[str, list[str]] | None = None,
+        path_parameters: dict[str, str] | None = None,
+    ) -> Answer:
+        event = load_event(event_name)
+        _set_header(event, "authorization", f"Bearer {token}" if token else None)
+        if body is not ...:
+            event["body"] = body if isinstance(body, str | None) else json.dumps(body)
+        for name, value in (headers or {}).items():
+            _set_header(event, name, value)
+        if query is not None:
+            event["multiValueQueryStringParameters"] = query or None
+            event["queryStringParameters"] = {k: v[-1] for k, v in query.items()} or None
+        if path_parameters is not None:
+            event["pathParameters"] = path_parameters
+            path = event["resource"]
+            for name, value in path_parameters.items():
+                path = path.replace("{" + name + "}", value)
+            event["path"] = event["requestContext"]["path"] = path
+        result = lambda_runtime.invoke(function, event)
+        raw_body = result.get("body") or ""
+        if result.get("isBase64Encoded"):
+            raw_body = base64.b64decode(raw_body).decode()
+        headers_out = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        parsed: Any = raw_body
+        if headers_out.get("content-type", "").startswith("application/json") and raw_body:
+            parsed = json.loads(raw_body)
+        return Answer(result["statusCode"], headers_out, parsed, result)
+
+    return call
