@@ -133,7 +133,7 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
     from warroom.core.config import reset_settings
     from warroom.core.migrate import apply_migrations
 
-    applied = apply_migrations(urls["DATABASE_URL"], template_path.parent / "infra" / "migrations")
+    applied = apply_migrations(urls["DATABASE_URL"], args.migrations or template_path.parent / "infra" / "migrations")
     _say(f"migrations: {len(applied)} applied" + (f" ({', '.join(applied)})" if applied else ", schema up to date"))
     # The admin is created through the layer, configured exactly as the functions are.
     os.environ.update(next(iter(env_by_function.values()), {}))
@@ -149,8 +149,10 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
         "urls": urls,
         "state_dir": str(state_dir),
     }
+    config = json.loads(json.dumps(config))  # plain types: cfn-lint's string nodes cannot cross to the child
+    pids = {service.name: service.pid for service in stack if service.pid}
     (state_dir / "runtime.json").write_text(
-        json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid(), **urls}, indent=2)
+        json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid(), "pids": pids, **urls}, indent=2)
     )
     return config
 
@@ -213,8 +215,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         if args.reload:
             import watchfiles
 
+            import warroom
+
+            # The functions beside the template, and the layer package the functions really import.
             root = Path(config["template"]).parent
-            watched = [root / "functions", root / "layers", Path(config["template"])]
+            watched = [root / "functions", Path(warroom.__file__).parent, Path(config["template"])]
             watchfiles.run_process(
                 *watched,
                 target=serve_gateway,
@@ -274,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--state-dir", help="where data is kept (default: $WARROOM_HOME or ./.warroom)")
     dev.add_argument("--template", default=str(PROJECT_ROOT / "template.yaml"))
     dev.add_argument("--stack-name", default=DEFAULT_STACK_NAME)
+    dev.add_argument(
+        "--migrations", type=Path, help="migrations folder (default: infra/migrations beside the template)"
+    )
     dev.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not reload on code changes")
     dev.set_defaults(func=cmd_dev)
