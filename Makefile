@@ -1,5 +1,5 @@
 # War Room: the two commands a new machine needs are `make dev` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 SAM_VENV ?= .venv-sam
 BIN := $(VENV)/bin

@@ -1,0 +1,213 @@
+"""The layer core against real PostgreSQL, Redis and moto: migrations, secrets, cache, timings, HTTP glue."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import boto3
+import psycopg
+import pytest
+import redis
+from pydantic import BaseModel, Field
+
+from localcloud.gateway import build_proxy_event
+from localcloud.template import ApiRoute
+from warroom.core import cache as cache_module
+from warroom.core.cache import CACHE_TTLS_S, cache
+from warroom.core.config import get_settings, reset_settings
+from warroom.core.http import RequestContext, WarRoomApp
+from warroom.core.migrate import apply_migrations, list_migrations
+from warroom.core.pagination import PageQuery
+
+
+@pytest.fixture
+def empty_database(services):
+    """A fresh database on the test server, dropped afterwards."""
+    name = "migrate_probe"
+    admin_url = services.database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield services.database_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_migrations_apply_once_in_order(empty_database):
+    # WHEN migrations run twice
+    first = apply_migrations(empty_database)
+    second = apply_migrations(empty_database)
+    # THEN every file applied exactly once, recorded with its checksum
+    assert first == [p.name for p in list_migrations(Path("infra/migrations"))]
+    assert second == []
+    with psycopg.connect(empty_database) as conn:
+        recorded = [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+        assert recorded == first
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'vector'").fetchone()
+
+
+def test_concurrent_runners_serialise_on_the_advisory_lock(empty_database):
+    results: list[list[str]] = []
+    runners = [threading.Thread(target=lambda: results.append(apply_migrations(empty_database))) for _ in range(4)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+    assert sorted(len(r) for r in results) == [0, 0, 0, len(list_migrations(Path("infra/migrations")))]
+
+
+def test_a_failing_migration_leaves_nothing_half_applied(empty_database, tmp_path):
+    (tmp_path / "0001_good.sql").write_text("CREATE TABLE good (id int);")
+    (tmp_path / "0002_bad.sql").write_text("CREATE TABLE half (id int); SELECT no_such_function();")
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        apply_migrations(empty_database, tmp_path)
+    with psycopg.connect(empty_database) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM schema_migrations")] == ["0001_good.sql"]
+        assert conn.execute("SELECT to_regclass('half')").fetchone() == (None,)
+
+
+def test_migration_names_must_sort_unambiguously(tmp_path):
+    (tmp_path / "1_core.sql").write_text("")
+    with pytest.raises(ValueError, match="NNNN_lower_snake"):
+        list_migrations(tmp_path)
+
+
+def test_audit_trigger_never_copies_secrets(db, make_user):
+    make_user("user")
+    details = db.execute("SELECT details FROM audit_logs WHERE resource_type = 'users'").fetchone()["details"]
+    assert "password_hash" not in details["new"]
+    assert details["new"]["role"] == "user"
+
+
+def test_secrets_come_from_secrets_manager_when_configured(services, monkeypatch):
+    # GIVEN the signing key only in a Secrets Manager secret
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="warroom-test/secrets", SecretString=json.dumps({"JWT_SECRET": "s" * 40, "UNRELATED": "x"})
+    )["ARN"]
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.setenv("WARROOM_SECRETS_ARN", arn)
+    reset_settings()
+    # WHEN the settings are read
+    settings = get_settings()
+    # THEN the secret's value is used, and secrets never show in the settings' repr
+    assert settings.jwt_secret.get_secret_value() == "s" * 40
+    assert "s" * 40 not in repr(settings)
+
+
+def test_cache_owns_the_seed_ttls(services):
+    assert CACHE_TTLS_S["mentionlytics"] == 300
+    assert CACHE_TTLS_S["meta_insights"] == 3600
+    assert CACHE_TTLS_S["dashboard_kpis"] == 60
+    assert cache.set_json("dashboard_kpis", {"mentions_24h": 12})
+    client = redis.Redis.from_url(services.redis_url)
+    assert 0 < client.ttl("dashboard:kpi") <= 60
+    assert cache.get_json("dashboard_kpis") == {"mentions_24h": 12}
+    with pytest.raises(KeyError):
+        cache.set_json("something_new", 1)
+
+
+def test_cache_degrades_to_a_miss_when_redis_is_unreachable(services, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    reset_settings()
+    cache_module.reset_redis()
+    assert cache.set_json("health", {"status": "ok"}) is False
+    assert cache.get_json("health") is None
+    assert cache_module.redis_status()["status"] == "down"
+
+
+def test_request_timings_reach_performance_logs_in_batches(invoke, db):
+    from warroom.core import perf
+
+    for _ in range(3):
+        invoke("SystemFunction", "system_health")
+    # The requests themselves wrote nothing; the flush writes them in one statement.
+    perf.flush()
+    rows = db.execute("SELECT service_name, endpoint, status_code, response_time_ms FROM performance_logs").fetchall()
+    assert len(rows) >= 3
+    assert {(r["service_name"], r["endpoint"], r["status_code"]) for r in rows} == {
+        ("system", "GET /api/v1/health", 200)
+    }
+
+
+class Filters(BaseModel):
+    source: list[str] = Field(default_factory=list)
+    min_score: float = Field(-1, ge=-1, le=1)
+
+
+class NoteBody(BaseModel):
+    text: str = Field(min_length=1, max_length=10)
+
+
+probe = WarRoomApp("probe")
+
+
+@probe.endpoint("GET", "/api/v1/probe", role=None, query=Filters)
+def list_probe(query: Filters) -> dict:
+    return {"source": query.source, "min_score": query.min_score}
+
+
+@probe.endpoint("GET", "/api/v1/probe/page", role=None, query=PageQuery)
+def page_probe(query: PageQuery) -> dict:
+    return {"limit": query.limit}
+
+
+@probe.endpoint("POST", "/api/v1/probe/{item_id}", role="user", body=NoteBody, status_code=201)
+def create_probe(item_id: str, body: NoteBody, ctx: RequestContext) -> dict:
+    return {"item_id": item_id, "text": body.text, "by": ctx.principal.user_id}
+
+
+@probe.endpoint("GET", "/api/v1/probe/boom", role=None)
+def boom() -> dict:
+    raise RuntimeError("password=hunter2 at db.internal:5432")
+
+
+def _call(method: str, path: str, route: str, *, query: bytes = b"", body: bytes = b"", headers=None, params=None):
+    event = build_proxy_event(
+        method,
+        path,
+        query,
+        [("content-type", "application/json"), *(headers or [])],
+        body,
+        ApiRoute("Probe", method, route),
+        params or {},
+        "198.51.100.1",
+        "localhost",
+    )
+    result = probe(event, None)
+    return result["statusCode"], json.loads(result["body"]) if result["body"] else None
+
+
+def test_query_lists_take_every_value_and_scalars_the_last(services):
+    status, body = _call("GET", "/api/v1/probe", "/api/v1/probe", query=b"source=x&source=news&min_score=0.5")
+    assert status == 200
+    assert body == {"source": ["x", "news"], "min_score": 0.5}
+
+
+def test_invalid_query_gets_422_with_field_details(services):
+    status, body = _call("GET", "/api/v1/probe", "/api/v1/probe", query=b"min_score=7")
+    assert status == 422
+    assert body["error"]["details"][0]["loc"] == ["query", "min_score"]
+    status, body = _call("GET", "/api/v1/probe/page", "/api/v1/probe/page", query=b"limit=5000")
+    assert status == 422
+
+
+def test_body_path_params_principal_and_status(services, token_for):
+    token = token_for("user")
+    status, body = _call(
+        "POST",
+        "/api/v1/probe/42",
+        "/api/v1/probe/{item_id}",
+        body=b'{"text": "hi"}',
+        headers=[("authorization", f"Bearer {token}")],
+        params={"item_id": "42"},
+    )
+    assert status == 201
+    assert body["item_id"] == "42" and body["text"] == "hi"
+
+
+def test_unexpected_errors_are_500_without_internals(services):
+    status, body = _call("GET", "/api/v1/probe/boom", "/api/v1/probe/boom")
+    assert status == 500
+    assert body == {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": None}}
