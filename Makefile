@@ -40,8 +40,10 @@ $(SAM_VENV)/bin/sam:
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli
 
 ## Build for AWS with `sam build` (no container needed); the layer is built by layers/Makefile.
+# sam runs layers/Makefile in a scratch copy of layers/, so it is told where the functions are (for openapi.json).
 build: install $(SAM_VENV)/bin/sam
-	PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml \
+	PATH="$(CURDIR)/$(BIN):$$PATH" WARROOM_FUNCTIONS_DIR="$(CURDIR)/functions" SAM_CLI_TELEMETRY=0 \
+		$(SAM_VENV)/bin/sam build --template-file template.yaml \
 		--build-dir $(BUILD_DIR) --parameter-overrides DefaultDataMode=MOCK
 
 deploy: build

@@ -14,13 +14,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
-_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
-
 
 @functools.cache
 def aws_client(service: str) -> Any:
-    """A cached client for ``service`` (clients are thread-safe; sessions are not, hence one here)."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    """A cached client for ``service`` (clients are thread-safe; sessions are not, hence one here).
+
+    boto3 is imported here, not at module top: it costs ~70 ms of cold start that only some paths need.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.session.Session().client(service, config=config)

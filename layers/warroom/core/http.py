@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,10 +39,9 @@ from warroom.core.errors import (
     WarRoomError,
     to_error_body,
 )
+from warroom.core.logs import configure_logging
 from warroom.core.perf import record_request
 from warroom.core.security import Principal, Role, authenticate, require
-
-logger = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json"
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -143,6 +141,7 @@ class WarRoomApp(Chalice):
     def __init__(self, app_name: str, **kwargs: Any):
         super().__init__(app_name=app_name, **kwargs)
         self.route_specs: list[RouteSpec] = []
+        self.logger = configure_logging(app_name)
 
     def endpoint(
         self,
@@ -215,6 +214,7 @@ class WarRoomApp(Chalice):
         request_context = request.context or {}
         request_id = request_context.get("requestId") or ""
         identity = request_context.get("identity") or {}
+        self.logger.append_keys(request_id=request_id, route=f"{method} {path}")
         try:
             ctx = RequestContext(
                 request_id=request_id,
@@ -238,7 +238,7 @@ class WarRoomApp(Chalice):
         except WarRoomError as error:
             response = error_response(error)
         except Exception:
-            logger.exception("unhandled error in %s %s", method, path)
+            self.logger.exception("unhandled error")
             response = error_response(WarRoomError())
         response.headers["X-Request-Id"] = request_id
         response.headers.setdefault("Access-Control-Allow-Origin", get_settings().cors_allow_origin)
