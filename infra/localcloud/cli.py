@@ -254,7 +254,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_openapi(args: argparse.Namespace) -> int:
     from warroom.core.openapi import build_document, functions_dir, load_route_specs
 
-    document = json.dumps(build_document(load_route_specs(functions_dir())), indent=2)
+    specs = load_route_specs(functions_dir())
+    if not specs:
+        print(f"warroom openapi: no routes found under {functions_dir()} (set WARROOM_FUNCTIONS_DIR)", file=sys.stderr)
+        return 1
+    document = json.dumps(build_document(specs), indent=2)
     if args.output:
         Path(args.output).write_text(document)
     else:

@@ -500,10 +500,10 @@ def error_response(status: int, code: str, message: str, headers: Mapping[str, s
 
 
 def print_invocation(record: InvocationRecord) -> None:
-    """Default console line, e.g. `14:03:11 SystemFunction   GET /api/v1/health -> 200 12.3 ms (cold)`."""
+    """Default console line, e.g. `14:03:11 SystemFunction   http GET /api/v1/health -> 200 12.3 ms (cold)`."""
     cold = " (cold)" if record.cold_start else ""
     stamp = datetime.now().strftime("%H:%M:%S")
-    line = f"{record.method} {record.path} -> {record.status} {record.duration_ms:.1f} ms{cold}"
+    line = f"{record.trigger} {record.method} {record.path} -> {record.status} {record.duration_ms:.1f} ms{cold}"
     print(f"{stamp} {record.function:<16} {line}", flush=True)
 
 

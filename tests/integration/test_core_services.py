@@ -96,6 +96,18 @@ def test_secrets_come_from_secrets_manager_when_configured(services, monkeypatch
     assert "s" * 40 not in repr(settings)
 
 
+def test_secrets_come_from_ssm_parameters_when_configured(services, monkeypatch):
+    # GIVEN the signing key as an SSM SecureString under a prefix, and an unrelated parameter beside it
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/warroom-test/JWT_SECRET", Value="p" * 40, Type="SecureString")
+    ssm.put_parameter(Name="/warroom-test/SOMETHING_ELSE", Value="x", Type="String")
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.setenv("WARROOM_SSM_PREFIX", "/warroom-test")
+    reset_settings()
+    # THEN the parameter is read and decrypted
+    assert get_settings().jwt_secret.get_secret_value() == "p" * 40
+
+
 def test_cache_owns_the_seed_ttls(services):
     assert CACHE_TTLS_S["mentionlytics"] == 300
     assert CACHE_TTLS_S["meta_insights"] == 3600
