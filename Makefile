@@ -26,6 +26,13 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+.PHONY: test-localstack
+## The AWS-touching tests and one `warroom dev --aws localstack` pass against LocalStack 4.9.2 (not in `make test`).
+# LocalStack is installed once per machine into its own venv ($$WARROOM_LOCALSTACK_VENV or ~/.cache/warroom/).
+test-localstack: install
+	$(BIN)/python -m localcloud.localstack install
+	$(BIN)/python -m pytest tests/localstack
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -46,9 +46,13 @@ def _say(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} warroom  {message}", flush=True)
 
 
-def _start_backing_services(state_dir: Path, stack: list[Any]) -> dict[str, str]:
-    """The URLs of PostgreSQL, Redis and AWS: the ``*_URL`` variables when set, else servers we start."""
-    from localcloud import services
+def _start_backing_services(state_dir: Path, stack: list[Any], aws: str = "moto") -> dict[str, str]:
+    """The URLs of PostgreSQL, Redis and AWS: the ``*_URL`` variables when set, else servers we start.
+
+    ``aws`` picks the emulator started when ``AWS_ENDPOINT_URL`` is unset: ``moto`` (in-process, instant) or
+    ``localstack`` (a child process from its own venv, installed on first use).
+    """
+    from localcloud import localstack, services
 
     urls = {
         "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
@@ -58,7 +62,9 @@ def _start_backing_services(state_dir: Path, stack: list[Any]) -> dict[str, str]
     starters = {
         "DATABASE_URL": lambda: services.start_postgres(state_dir / "pgdata"),
         "REDIS_URL": lambda: services.start_redis(state_dir / "redis"),
-        "AWS_ENDPOINT_URL": services.start_moto,
+        "AWS_ENDPOINT_URL": (
+            (lambda: localstack.start_localstack(state_dir, say=_say)) if aws == "localstack" else services.start_moto
+        ),
     }
     for variable, start in starters.items():
         if urls[variable]:
@@ -108,7 +114,8 @@ def _seed_admin() -> None:
 
 def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
     """Everything before serving: services, AWS resources, migrations, admin. Returns the gateway's config."""
-    from localcloud.provision import provision, read_parameters
+    from localcloud.event_sources import event_source_config
+    from localcloud.provision import localize_execute_api_urls, provision, read_parameters
     from localcloud.template import load_template, read_cors, read_functions, resolve_environment
 
     state_dir = _state_dir(args.state_dir)
@@ -116,16 +123,20 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
     template = load_template(template_path)
     functions = read_functions(template, template_path.parent)  # fail fast on an unsupported feature
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-request lines
-    urls = _start_backing_services(state_dir, stack)
+    urls = _start_backing_services(state_dir, stack, args.aws)
     _aws_defaults(urls["AWS_ENDPOINT_URL"])
     local_secrets = _local_secrets(state_dir)
     parameters = read_parameters(template, {"RedisUrl": urls["REDIS_URL"], **dict(args.parameter or [])})
     resources = provision(
         template, args.stack_name, parameters, {"DATABASE_URL": urls["DATABASE_URL"], **local_secrets}
     )
+    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     env_by_function = {
         name: {
-            **resolve_environment(spec.environment, resources.ref, resources.getatt),
+            **localize_execute_api_urls(
+                resolve_environment(spec.environment, resources.ref, resources.getatt),
+                f"http://{local_host}:{args.port}",
+            ),
             "WARROOM_FUNCTIONS_DIR": str(template_path.parent / "functions"),
         }
         for name, spec in functions.items()
@@ -148,11 +159,24 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
         "port": args.port,
         "urls": urls,
         "state_dir": str(state_dir),
+        **event_source_config(args, functions, resources),
     }
     config = json.loads(json.dumps(config))  # plain types: cfn-lint's string nodes cannot cross to the child
     pids = {service.name: service.pid for service in stack if service.pid}
     (state_dir / "runtime.json").write_text(
-        json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid(), "pids": pids, **urls}, indent=2)
+        json.dumps(
+            {
+                "url": f"http://{args.host}:{args.port}",
+                "pid": os.getpid(),
+                "pids": pids,
+                **urls,
+                # What `warroom invoke` needs to run a function as this instance does (no secret: those stay in
+                # the emulator's Secrets Manager).
+                "env_by_function": config["env_by_function"],
+                "stack": config["stack"],
+            },
+            indent=2,
+        )
     )
     return config
 
@@ -163,8 +187,10 @@ def serve_gateway(config: dict[str, Any]) -> None:
 
     import uvicorn
 
+    from localcloud.event_sources import launch_event_sources
     from localcloud.gateway import create_gateway
     from localcloud.template import CorsConfig, load_template, read_api_routes, read_functions
+    from localcloud.websocket import WebSocketGateway, read_websocket_api
 
     # Die with the supervising `warroom dev` even if it is killed outright.
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
@@ -173,6 +199,10 @@ def serve_gateway(config: dict[str, Any]) -> None:
     functions = read_functions(template, template_path.parent)
     cors = CorsConfig(**config["cors"]) if config["cors"] else None
     app = create_gateway(functions, read_api_routes(functions), config["env_by_function"], cors)
+    websocket_api = read_websocket_api(template)
+    if websocket_api is not None:
+        # Before the gateway's catch-all HTTP route, so /@connections is not taken for a REST path.
+        app.router.routes[:0] = WebSocketGateway(websocket_api, app.state.runtime).routes()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -184,10 +214,19 @@ def serve_gateway(config: dict[str, Any]) -> None:
             ws="websockets-sansio",
         )
     )
+    # uvicorn's sans-io WebSocket protocol logs a refused handshake (our 401 denial response) as an error.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: "without completing handshake" not in record.getMessage()
+    )
     _say(f"serving {len(functions)} function(s) at http://{config['host']}:{config['port']}")
+    # Schedules and queue pollers start once the port is served and invoke through the same runtime.
+    event_sources = launch_event_sources(
+        config, template, functions, app.state.runtime, ready=lambda: server.started, say=_say
+    )
     try:
         server.run()
     finally:
+        event_sources.stop()
         app.state.runtime.close()
         _release_database()
 
@@ -273,6 +312,13 @@ def _parameter(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="warroom", description="War Room local cloud and tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -288,6 +334,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     dev.add_argument("--parameter", action="append", type=_parameter, help="template parameter override Name=Value")
     dev.add_argument("--no-reload", dest="reload", action="store_false", help="do not reload on code changes")
+    dev.add_argument(
+        "--aws",
+        choices=["moto", "localstack"],
+        default="moto",
+        help="AWS emulator to start when AWS_ENDPOINT_URL is unset (default: moto; localstack installs on first use)",
+    )
+    dev.add_argument("--schedules", choices=["on", "off"], default="on", help="fire the template's schedules")
+    dev.add_argument("--schedule-speed", type=_positive, default=1.0, help="run the schedules' clock N times faster")
     dev.set_defaults(func=cmd_dev)
 
     migrate = commands.add_parser("migrate", help="apply the schema migrations to DATABASE_URL")
@@ -297,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     openapi = commands.add_parser("openapi", help="print the OpenAPI document generated from the functions")
     openapi.add_argument("--output")
     openapi.set_defaults(func=cmd_openapi)
+
+    from localcloud.invoke import add_invoke_commands
+
+    add_invoke_commands(commands, dev)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

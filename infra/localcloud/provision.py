@@ -8,6 +8,7 @@ Supported resource types are listed in ``HANDLED_RESOURCE_TYPES``; any other typ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +18,25 @@ from botocore.exceptions import ClientError
 
 from localcloud.template import UnsupportedTemplateFeature, resolve_intrinsics
 
-ACCOUNT_ID = "123456789012"  # moto's and LocalStack's default account
+ACCOUNT_ID = "123456789012"  # moto's default account; LocalStack's is 000000000000, so provision() asks STS
 REGION = "us-east-1"
 
 # Functions are served by the gateway and the layer is the installed `warroom` package; queue
 # policies are not enforced by the emulators, so there is nothing to create for them.
-SERVED_LOCALLY = {"AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::SQS::QueuePolicy"}
+SERVED_LOCALLY = {
+    "AWS::Serverless::Function",
+    "AWS::Serverless::LayerVersion",
+    "AWS::SQS::QueuePolicy",
+    "AWS::Lambda::Permission",  # the local gateways invoke functions directly
+    # The WebSocket API is served by localcloud.websocket on the gateway's port.
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Deployment",
+}
+LOCAL_WEBSOCKET_API_ID = "warroomws"
 HANDLED_RESOURCE_TYPES = SERVED_LOCALLY | {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"}
 _QUEUE_ATTRIBUTES = {
     "VisibilityTimeout",
@@ -42,11 +56,12 @@ class Stack:
     parameters: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    account_id: str = ACCOUNT_ID
 
     def ref(self, name: str) -> str:
         pseudo = {
             "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::AccountId": self.account_id,
             "AWS::StackName": self.name,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
@@ -100,10 +115,13 @@ def provision(
     for name, resource in (template.get("Resources") or {}).items():
         if resource.get("Type") not in HANDLED_RESOURCE_TYPES:
             raise UnsupportedTemplateFeature(f"resource {name} of type {resource.get('Type')} is not supported locally")
-    stack = Stack(stack_name, template, parameters)
+    account_id = boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]
+    stack = Stack(stack_name, template, parameters, account_id=account_id)
     for name in template.get("Resources") or {}:
         if template["Resources"][name]["Type"] == "AWS::Serverless::LayerVersion":
-            stack.refs[name] = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{stack_name}-{name}:1"
+            stack.refs[name] = f"arn:aws:lambda:{REGION}:{account_id}:layer:{stack_name}-{name}:1"
+        if template["Resources"][name]["Type"] == "AWS::ApiGatewayV2::Api":
+            stack.refs[name] = LOCAL_WEBSOCKET_API_ID
     _create_queues(stack)
     _create_buckets(stack)
     _create_secrets(stack, secret_values)
@@ -121,7 +139,9 @@ def _create_queues(stack: Stack) -> None:
         stack.refs[name] = url
         stack.attributes[(name, "QueueUrl")] = url
         stack.attributes[(name, "QueueName")] = queue_name
-        stack.attributes[(name, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
+        # The emulator's own ARN: S3 validates notification destinations against it (LocalStack does).
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.attributes[(name, "Arn")] = arn
     # Redrive points at other queues' ARNs, so it is set once every queue exists.
     for name, resource in queues.items():
         redrive = (resource.get("Properties") or {}).get("RedrivePolicy")
@@ -197,3 +217,13 @@ def _create_secrets(stack: Stack, secret_values: Mapping[str, str]) -> None:
                 and client.describe_secret(SecretId=secret_name)["ARN"]
             )
         stack.refs[name] = arn
+
+
+def localize_execute_api_urls(environment: dict[str, str], base_url: str) -> dict[str, str]:
+    """Point ``https://<websocket api>.execute-api.<region>.<suffix>/<stage>`` values at the local gateway.
+
+    In AWS the functions reach the WebSocket API's Management API at that URL; locally the same
+    ``/@connections`` calls go to ``warroom dev``'s port, keeping the stage in the path.
+    """
+    pattern = re.compile(rf"^https://{LOCAL_WEBSOCKET_API_ID}\.execute-api\.[^/]+")
+    return {name: pattern.sub(base_url.rstrip("/"), value) for name, value in environment.items()}

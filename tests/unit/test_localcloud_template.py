@@ -182,11 +182,17 @@ def test_read_api_routes_rejects_one_route_in_two_functions(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("events", "expected"),
     [
+        ("Alerts: {Type: SNS, Properties: {Topic: arn}}\n", r"OnlyFunction\.Events\.Alerts.*'SNS'"),
+        ("Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day), InputPath: $.x}}\n", "InputPath"),
         (
-            "Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day)}}\n",
-            r"OnlyFunction\.Events\.Nightly.*'Schedule'",
+            "Nightly: {Type: Schedule, Properties: {Schedule: rate(1 day), DeadLetterConfig: {Type: SQS}}}\n",
+            "DeadLetterConfig",
         ),
-        ("Jobs: {Type: SQS, Properties: {Queue: arn}}\n", r"OnlyFunction\.Events\.Jobs.*'SQS'"),
+        (
+            "Nightly: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(1 day), RetryPolicy: {}}}\n",
+            "RetryPolicy",
+        ),
+        ("Jobs: {Type: SQS, Properties: {Queue: arn, FilterCriteria: {Filters: []}}}\n", "FilterCriteria"),
         ("Get: {Type: Api, Properties: {Path: /, Method: get, RestApiId: !Ref MyApi}}\n", "RestApiId"),
         ("Get: {Type: Api, Properties: {Path: /, Method: get, Auth: {Authorizer: NONE}}}\n", "Auth"),
         ("Get: {Type: Api, Properties: {Path: /, Method: get, RequestParameters: [x]}}\n", "RequestParameters"),

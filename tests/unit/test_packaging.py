@@ -20,6 +20,7 @@ NOT_FOR_LAMBDA = {
     "uvicorn",
     "watchfiles",
     "cfn-lint",
+    "croniter",
     "ruff",
     "websockets",
 }

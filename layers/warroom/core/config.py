@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     uploads_bucket: str | None = Field(None, alias="WARROOM_UPLOADS_BUCKET")
     document_queue_url: str | None = Field(None, alias="WARROOM_DOCUMENT_QUEUE_URL")
     websocket_management_endpoint: str | None = Field(None, alias="WARROOM_WS_MANAGEMENT_ENDPOINT")
+    realtime_fanout_queue_url: str | None = Field(None, alias="WARROOM_REALTIME_FANOUT_QUEUE_URL")
 
     cors_allow_origin: str = Field("*", alias="WARROOM_CORS_ALLOW_ORIGIN")
     max_body_bytes: int = Field(1_048_576, alias="WARROOM_MAX_BODY_BYTES")

@@ -4,15 +4,19 @@ Example
 -------
 >>> from warroom.realtime import broadcast
 >>> broadcast("system:data-mode-change", {"mode": "LIVE"})
-'1764079200000-0'
+3
 
-Every event travels in one envelope, ``{"event", "data", "timestamp"}``. ``broadcast`` never talks
-to sockets itself, so it costs the caller one Redis command however many dashboards are open: it
-appends the envelope (with its optional ``channel`` / ``user_id`` audience) to the bounded Redis
-stream ``realtime:outbox``. The event plane's delivery worker reads that stream and posts to every
-matching WebSocket connection through the API Gateway Management API; until it runs, events wait
-in the stream (the newest ``OUTBOX_MAX_LENGTH``) and reach no one. Realtime events are best effort:
-when Redis is down the event is dropped and logged, and the caller is never failed.
+Every event travels in one envelope, ``{"event", "data", "timestamp"}``, to the WebSocket connections
+registered in Redis (:mod:`warroom.realtime.connections`) that match its audience: a ``channel`` (only
+subscribers), a ``user_id`` (only that user's sockets) and the event's minimum role (``EVENT_MIN_ROLE``:
+who logged in and out is for admins only).
+
+How it avoids holding the caller's request: audiences of up to ``INLINE_FANOUT_LIMIT`` connections (a
+campaign war room has tens of dashboards) are posted to concurrently, one Management API round trip
+in parallel; larger audiences are split into chunks of ``FANOUT_CHUNK`` ids sent to the realtime fan-out
+SQS queue, whose consumer function posts them, so the caller pays one ``SendMessageBatch`` per 2,500
+connections instead of a post per connection. Realtime events are best effort: with Redis down or no
+WebSocket API configured an event reaches no one, is logged, and never fails the caller.
 """
 
 from __future__ import annotations
@@ -22,12 +26,26 @@ import json
 import logging
 from typing import Any
 
-from warroom.core import cache
+from warroom.core.config import get_settings
+from warroom.realtime import connections
+from warroom.realtime.delivery import deliver
 
 logger = logging.getLogger(__name__)
 
-OUTBOX_STREAM = "realtime:outbox"
-OUTBOX_MAX_LENGTH = 10_000
+INLINE_FANOUT_LIMIT = 100
+FANOUT_CHUNK = 250
+EVENT_MIN_ROLE = {"user:login": "admin", "user:logout": "admin"}
+SEED_EVENTS = (
+    "crisis:detected",
+    "crisis:resolved",
+    "dashboard:kpi-update",
+    "dashboard:mention-stream",
+    "system:health-change",
+    "system:data-mode-change",
+    "user:login",
+    "user:logout",
+    "document:processed",
+)
 
 
 def envelope(event: str, data: Any) -> dict[str, Any]:
@@ -35,14 +53,46 @@ def envelope(event: str, data: Any) -> dict[str, Any]:
     return {"event": event, "data": data, "timestamp": dt.datetime.now(dt.UTC).isoformat()}
 
 
-def broadcast(event: str, data: Any, channel: str | None = None, user_id: str | None = None) -> str | None:
-    """Queue ``event`` for every matching connection; returns the outbox entry id, None if dropped."""
-    fields = {
-        "message": json.dumps(envelope(event, data), default=str, separators=(",", ":")),
-        "channel": channel or "",
-        "user_id": user_id or "",
-    }
-    entry_id = cache.run("xadd", lambda r: r.xadd(OUTBOX_STREAM, fields, maxlen=OUTBOX_MAX_LENGTH, approximate=True))
-    if entry_id is None:
-        logger.warning("realtime event %s dropped: redis unavailable", event)
-    return entry_id
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, default=str, separators=(",", ":")).encode()
+
+
+def broadcast(event: str, data: Any, channel: str | None = None, user_id: str | None = None) -> int:
+    """Send ``event`` to every matching connection; returns how many connections it was sent to."""
+    settings = get_settings()
+    endpoint = settings.websocket_management_endpoint
+    if not endpoint:
+        logger.debug("broadcast %s: no WebSocket API configured", event)
+        return 0
+    targets = [
+        c.connection_id
+        for c in connections.matching(channel=channel, user_id=user_id, min_role=EVENT_MIN_ROLE.get(event, "readonly"))
+    ]
+    if not targets:
+        return 0
+    payload = encode(envelope(event, data))
+    if len(targets) <= INLINE_FANOUT_LIMIT or not settings.realtime_fanout_queue_url:
+        return deliver(endpoint, payload, targets)
+    _enqueue_fanout(settings.realtime_fanout_queue_url, payload, targets)
+    return len(targets)
+
+
+def _enqueue_fanout(queue_url: str, payload: bytes, targets: list[str]) -> None:
+    from warroom.core.aws import aws_client
+
+    chunks = [targets[i : i + FANOUT_CHUNK] for i in range(0, len(targets), FANOUT_CHUNK)]
+    entries = [
+        {"Id": str(index), "MessageBody": json.dumps({"message": payload.decode(), "connection_ids": chunk})}
+        for index, chunk in enumerate(chunks)
+    ]
+    sqs = aws_client("sqs")
+    for start in range(0, len(entries), 10):  # SendMessageBatch takes at most 10 entries
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries[start : start + 10])
+
+
+def deliver_fanout_chunk(body: str) -> int:
+    """Post one queued fan-out chunk (the fan-out function's record handler)."""
+    chunk = json.loads(body)
+    return deliver(
+        get_settings().websocket_management_endpoint or "", chunk["message"].encode(), chunk["connection_ids"]
+    )

@@ -1,0 +1,1 @@
+"""The documents domain: campaign documents uploaded to S3, registered, later searched by meaning."""

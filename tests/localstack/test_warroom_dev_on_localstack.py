@@ -1,0 +1,74 @@
+"""``warroom dev --aws localstack``: the whole local cloud with LocalStack as its AWS, driven from outside."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import boto3
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from localcloud.cli import DEFAULT_STACK_NAME
+from tests.e2e.conftest import start_local_cloud
+
+pytestmark = pytest.mark.e2e
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _document_row(database_url: str, bucket: str, key: str, timeout_s: float = 30) -> dict | None:
+    """The ``documents`` row DocumentIngestFunction registers for the object, once it has (None on timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            row = conn.execute(
+                "SELECT status, size_bytes, file_path FROM documents WHERE s3_bucket = %s AND s3_key = %s",
+                (bucket, key),
+            ).fetchone()
+        if row:
+            return row
+        time.sleep(0.3)
+    return None
+
+
+def test_warroom_dev_on_localstack_registers_an_upload_through_s3_and_sqs(localstack, tmp_path):
+    # GIVEN `warroom dev --aws localstack` with nothing set in the environment (it starts its own LocalStack)
+    cloud = start_local_cloud(tmp_path / "dev", "--no-reload", "--aws", "localstack")
+    runtime = cloud.runtime
+    try:
+        endpoint = runtime["AWS_ENDPOINT_URL"]
+        # WHEN the dashboard asks for health
+        health = cloud.client.get("/api/v1/health").json()
+        # THEN AWS is up, and it is that instance's LocalStack, with the template's queue at a path-style URL
+        assert health["dependencies"]["aws"]["status"] == "up"
+        assert endpoint != localstack.url
+        assert f"started localstack at {endpoint}" in cloud.log()
+        assert _alive(runtime["pids"]["localstack"])
+        options = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+        options |= {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        queue_url = boto3.client("sqs", **options).get_queue_url(QueueName=f"{DEFAULT_STACK_NAME}-DocumentQueue")
+        assert queue_url["QueueUrl"] == f"{endpoint}/queue/us-east-1/000000000000/{DEFAULT_STACK_NAME}-DocumentQueue"
+
+        # WHEN a document is uploaded to the template's uploads bucket
+        bucket = f"{DEFAULT_STACK_NAME}-UploadsBucket".lower()
+        key = f"documents/e2e-{time.time_ns()}.txt"
+        boto3.client("s3", **options).put_object(Bucket=bucket, Key=key, Body=b"Rally moved to Saturday.")
+
+        # THEN LocalStack's ObjectCreated notification reaches DocumentQueue (after S3's s3:TestEvent, which the
+        # consumer skips) and DocumentIngestFunction, polled by the local cloud, registers the upload
+        row = _document_row(runtime["DATABASE_URL"], bucket, key)
+        assert row is not None, cloud.log()
+        assert (row["status"], row["size_bytes"], row["file_path"]) == ("uploaded", 24, f"s3://{bucket}/{key}")
+    finally:
+        # WHEN warroom dev stops
+        returncode = cloud.stop()
+    # THEN it exits cleanly, and its LocalStack stopped with it
+    assert returncode == 0
+    assert not _alive(runtime["pids"]["localstack"])
