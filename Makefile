@@ -21,10 +21,11 @@ install: $(BIN)/.installed
 dev: install
 	$(BIN)/warroom dev --port $(PORT)
 
-## Install everything and run the test suite (unit, integration, end-to-end).
+## Install everything and run the test suite (unit, integration, end-to-end), then the LocalStack lane.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	$(MAKE) test-localstack
 
 .PHONY: test-localstack
 ## The AWS-touching tests and one `warroom dev --aws localstack` pass against LocalStack 4.9.2 (not in `make test`).
