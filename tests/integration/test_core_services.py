@@ -223,3 +223,51 @@ def test_unexpected_errors_are_500_without_internals(services):
     status, body = _call("GET", "/api/v1/probe/boom", "/api/v1/probe/boom")
     assert status == 500
     assert body == {"error": {"code": "internal_error", "message": "An internal error occurred.", "details": None}}
+
+
+def test_revoked_tokens_are_refused_and_later_logins_are_not(services):
+    # GIVEN two tokens of one user and one of another
+    import time as clock
+
+    from warroom.auth.revocation import revoke_token, revoke_user_tokens
+    from warroom.core.errors import Unauthorized
+    from warroom.core.security import decode_access_token, issue_access_token
+
+    first, second, other = (issue_access_token(u, "user") for u in ("u1", "u1", "u2"))
+    # WHEN one token is denied, then every token of u1
+    revoke_token(decode_access_token(first).token_id, clock.time() + 900)
+    with pytest.raises(Unauthorized) as refused:
+        decode_access_token(first)
+    assert refused.value.details == {"reason": "token_revoked"}
+    assert decode_access_token(second).user_id == "u1"
+    revoke_user_tokens("u1")
+    # THEN u1's old tokens are refused, u2's and a token issued afterwards are accepted
+    with pytest.raises(Unauthorized):
+        decode_access_token(second)
+    assert decode_access_token(other).user_id == "u2"
+    clock.sleep(0.002)
+    assert decode_access_token(issue_access_token("u1", "user")).user_id == "u1"
+
+
+def test_rate_limit_counts_atomically_and_reports_headers(services):
+    from warroom.core.ratelimit import clear, hit, peek
+
+    # GIVEN a limit of 3 per minute
+    states = [hit("probe", "key-1", limit=3, window_s=60) for _ in range(4)]
+    # THEN three pass with a falling remainder, the fourth is refused with a retry time
+    assert [s.allowed for s in states] == [True, True, True, False]
+    assert [s.remaining for s in states[:3]] == [2, 1, 0]
+    assert states[3].headers()["X-RateLimit-Limit"] == "3"
+    assert 1 <= states[3].retry_after_s <= 60
+    assert hit("probe", "key-2", limit=3, window_s=60).allowed  # another identifier has its own window
+    assert peek("probe", "key-1", limit=3, window_s=60).remaining == 0
+    clear("probe", "key-1", limit=3, window_s=60)
+    assert peek("probe", "key-1", limit=3, window_s=60).remaining == 3
+
+
+def test_rate_limit_reports_unknown_when_redis_is_down(services, monkeypatch):
+    from warroom.core.ratelimit import hit
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    reset_settings()
+    assert hit("probe", "key-1", limit=3, window_s=60) is None

@@ -40,6 +40,7 @@ class Principal:
     token_id: str
     expires_at: dt.datetime
     via: Literal["bearer", "api_key"] = "bearer"
+    issued_at: dt.datetime | None = None
 
 
 def role_at_least(role: str, minimum: Role) -> bool:
@@ -67,7 +68,8 @@ def issue_access_token(user_id: str, role: Role, *, ttl_s: int | None = None, no
         "sub": str(user_id),
         "role": role,
         "jti": uuid.uuid4().hex,
-        "iat": issued_at,
+        # Fractional (RFC 7519 allows it) so "revoke all tokens issued before now" is exact to the millisecond.
+        "iat": round(issued_at.timestamp(), 3),
         "exp": issued_at + dt.timedelta(seconds=ttl_s if ttl_s is not None else settings.access_token_ttl_s),
     }
     return jwt.encode(claims, _signing_key(), algorithm=JWT_ALGORITHM)
@@ -92,12 +94,18 @@ def decode_access_token(token: str) -> Principal:
         raise Unauthorized("The access token is invalid.", details={"reason": "token_invalid"}) from error
     if claims["role"] not in _ROLE_RANK:
         raise Unauthorized("The access token is invalid.", details={"reason": "token_invalid"})
-    return Principal(
+    principal = Principal(
         user_id=str(claims["sub"]),
         role=claims["role"],
         token_id=str(claims["jti"]),
         expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+        issued_at=dt.datetime.fromtimestamp(claims["iat"], dt.UTC),
     )
+    from warroom.auth.revocation import is_revoked
+
+    if is_revoked(principal.token_id, principal.user_id, claims["iat"]):
+        raise Unauthorized("The access token has been revoked.", details={"reason": "token_revoked"})
+    return principal
 
 
 def authenticate(headers: Mapping[str, str]) -> Principal:
