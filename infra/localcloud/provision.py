@@ -17,6 +17,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from localcloud.template import UnsupportedTemplateFeature, resolve_intrinsics
+from localcloud.websocket import WEBSOCKET_RESOURCE_TYPES
 
 ACCOUNT_ID = "123456789012"  # moto's default account; LocalStack's is 000000000000, so provision() asks STS
 REGION = "us-east-1"
@@ -28,13 +29,7 @@ SERVED_LOCALLY = {
     "AWS::Serverless::LayerVersion",
     "AWS::SQS::QueuePolicy",
     "AWS::Lambda::Permission",  # the local gateways invoke functions directly
-    # The WebSocket API is served by localcloud.websocket on the gateway's port.
-    "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Route",
-    "AWS::ApiGatewayV2::RouteResponse",
-    "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Stage",
-    "AWS::ApiGatewayV2::Deployment",
+    *WEBSOCKET_RESOURCE_TYPES,  # served by localcloud.websocket on the gateway's port
 }
 LOCAL_WEBSOCKET_API_ID = "warroomws"
 HANDLED_RESOURCE_TYPES = SERVED_LOCALLY | {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"}

@@ -46,14 +46,17 @@ from localcloud.template import UnsupportedTemplateFeature
 _FUNCTION_ARN = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
 _INTEGRATION = re.compile(r"^integrations/\$\{([A-Za-z0-9]+)\}$")
 _BODY_SELECTION = re.compile(r"^\$request\.body\.([A-Za-z0-9_.]+)$")
-_SUPPORTED_TYPES = {
-    "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Route",
-    "AWS::ApiGatewayV2::RouteResponse",
-    "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Stage",
-    "AWS::ApiGatewayV2::Deployment",
-}
+# The resources this module stands in for (provisioning creates nothing for them).
+WEBSOCKET_RESOURCE_TYPES = frozenset(
+    {
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::RouteResponse",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGatewayV2::Deployment",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -309,8 +312,3 @@ class WebSocketGateway:
                 "lastActiveAt": dt.datetime.fromtimestamp(client.last_active, dt.UTC).isoformat(),
             }
         )
-
-
-def serves_resource_type(resource_type: str) -> bool:
-    """Whether the local WebSocket gateway stands in for this resource type."""
-    return resource_type in _SUPPORTED_TYPES
