@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.gateway import InvocationRecord, LambdaRuntime
+from localcloud.lambda_runtime import InvocationRecord, LambdaRuntime
 from localcloud.provision import Stack
 from localcloud.queues import QueuePoller
 from localcloud.scheduler import ScaledClock, Scheduler

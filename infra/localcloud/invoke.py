@@ -82,7 +82,13 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 def run_once(args: argparse.Namespace, make_event: EventFactory, *, trigger: str) -> int:
     """Run `args.function` once on the event `make_event` builds; print the result; 0, or 1 if the handler failed."""
     from localcloud import cli
-    from localcloud.gateway import FunctionError, FunctionTimeout, InvocationRecord, LambdaRuntime, print_invocation
+    from localcloud.lambda_runtime import (
+        FunctionError,
+        FunctionTimeout,
+        InvocationRecord,
+        LambdaRuntime,
+        print_invocation,
+    )
 
     result_stream, sys.stdout = sys.stdout, sys.stderr  # only the result goes to standard output
     started_services: list[Any] = []

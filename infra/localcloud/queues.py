@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.gateway import (
+from localcloud.lambda_runtime import (
     DEFAULT_REGION,
     FunctionError,
     FunctionTimeout,

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from localcloud.gateway import (
+from localcloud.lambda_runtime import (
     ACCOUNT_ID,
     DEFAULT_REGION,
     FunctionError,

@@ -33,14 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from localcloud.gateway import (
-    ACCOUNT_ID,
-    API_ID,
-    FunctionError,
-    InvocationRecord,
-    LambdaRuntime,
-    print_invocation,
-)
+from localcloud.gateway import API_ID
+from localcloud.lambda_runtime import ACCOUNT_ID, FunctionError, InvocationRecord, LambdaRuntime, print_invocation
 from localcloud.template import UnsupportedTemplateFeature
 
 _FUNCTION_ARN = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")

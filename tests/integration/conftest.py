@@ -30,7 +30,7 @@ class Answer:
 @pytest.fixture(scope="session")
 def lambda_runtime() -> Iterator[Any]:
     """Every function of template.yaml, loaded as the local cloud loads them (one container per invocation)."""
-    from localcloud.gateway import LambdaRuntime
+    from localcloud.lambda_runtime import LambdaRuntime
     from localcloud.template import load_template, read_functions
 
     functions = read_functions(load_template(PROJECT_ROOT / "template.yaml"), PROJECT_ROOT)

@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from localcloud.gateway import InvocationRecord, LambdaRuntime
+from localcloud.lambda_runtime import InvocationRecord, LambdaRuntime
 from localcloud.queues import QueuePoller
 from localcloud.template import FunctionSpec, QueueConsumer
 

@@ -48,7 +48,7 @@ def test_gateway_overhead_vs_direct_handler(tmp_path):
         from tests.conftest import _reset_containers
 
         _reset_containers()
-        from localcloud.gateway import LambdaRuntime
+        from localcloud.lambda_runtime import LambdaRuntime
 
         functions = read_functions(load_template(PROJECT_ROOT / "template.yaml"), PROJECT_ROOT)
         direct = LambdaRuntime(functions, {name: {} for name in functions})

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.gateway import InvocationRecord, LambdaRuntime
+from localcloud.lambda_runtime import InvocationRecord, LambdaRuntime
 from localcloud.queues import build_sqs_event, failed_message_ids
 from localcloud.scheduler import ScaledClock, Scheduler, build_scheduled_event
 from localcloud.template import (

@@ -16,14 +16,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from localcloud.gateway import (
-    MAX_PAYLOAD_BYTES,
-    ApiRouter,
-    InvocationRecord,
-    LambdaRuntime,
-    build_proxy_event,
-    create_gateway,
-)
+from localcloud.gateway import MAX_PAYLOAD_BYTES, ApiRouter, build_proxy_event, create_gateway
+from localcloud.lambda_runtime import InvocationRecord, LambdaRuntime
 from localcloud.template import (
     ApiRoute,
     FunctionSpec,
