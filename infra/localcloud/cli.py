@@ -112,10 +112,28 @@ def _seed_admin() -> None:
         _say(f"admin {email} exists")
 
 
+def _backfill_mock_mentions() -> None:
+    """In MOCK mode, on the first start only, a week of mock mentions so every chart has data.
+
+    Idempotent across restarts: the mock source's cursor marks it done. ``WARROOM_MOCK_BACKFILL_DAYS`` (default 7)
+    sets the span; 0 skips it.
+    """
+    from warroom.mentions.sync import backfill_mock_history
+    from warroom.system.data_mode import get_data_mode
+
+    days = int(os.environ.get("WARROOM_MOCK_BACKFILL_DAYS", "7"))
+    if days <= 0 or get_data_mode() != "MOCK":
+        return
+    started = time.perf_counter()
+    result = backfill_mock_history(days=days)
+    if result is not None:
+        _say(f"mock history: {result['inserted']} mentions over {days} days in {time.perf_counter() - started:.1f} s")
+
+
 def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
     """Everything before serving: services, AWS resources, migrations, admin. Returns the gateway's config."""
     from localcloud.event_sources import event_source_config
-    from localcloud.provision import localize_execute_api_urls, provision, read_parameters
+    from localcloud.provision import localize_execute_api_urls, provision, read_parameters, verify_email_senders
     from localcloud.template import load_template, read_cors, read_functions, resolve_environment
 
     state_dir = _state_dir(args.state_dir)
@@ -141,6 +159,7 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
         }
         for name, spec in functions.items()
     }
+    verify_email_senders(env_by_function)
     from warroom.core.config import reset_settings
     from warroom.core.migrate import apply_migrations
 
@@ -150,6 +169,7 @@ def prepare(args: argparse.Namespace, stack: list[Any]) -> dict[str, Any]:
     os.environ.update(next(iter(env_by_function.values()), {}))
     reset_settings()
     _seed_admin()
+    _backfill_mock_mentions()
     cors = read_cors(template, resources.resolve)
     config = {
         "template": str(template_path),

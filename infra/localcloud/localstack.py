@@ -42,7 +42,7 @@ REQUIREMENTS = (
     "pyopenssl<24.3",
     "localstack-twisted<26",
 )
-SERVICES = ("s3", "sqs", "events", "secretsmanager", "ssm", "sts", "iam", "logs")
+SERVICES = ("s3", "sqs", "events", "secretsmanager", "ssm", "sts", "iam", "logs", "ses")
 _STAMP = ".warroom-installed"
 _STOP_TIMEOUT_S = 8.0  # SIGTERM takes ~5 s, and once hung past 60 s after a scheduled rule fired
 _READY_STATES = {"available", "running"}

@@ -214,6 +214,28 @@ def _create_secrets(stack: Stack, secret_values: Mapping[str, str]) -> None:
         stack.refs[name] = arn
 
 
+def verify_email_senders(env_by_function: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Verify each function's ``WARROOM_EMAIL_SENDER`` as an SES identity in the emulator; returns them.
+
+    In AWS the operator verifies the sender address or its domain in SES once (it is account state, not
+    a stack resource); the emulators refuse to send from an unverified identity, as SES does.
+    """
+    from email.utils import parseaddr
+
+    senders = sorted(
+        {
+            parseaddr(env["WARROOM_EMAIL_SENDER"])[1]
+            for env in env_by_function.values()
+            if env.get("WARROOM_EMAIL_SENDER")
+        }
+    )
+    if senders:
+        ses = boto3.client("ses", region_name=REGION)
+        for sender in senders:
+            ses.verify_email_identity(EmailAddress=sender)
+    return senders
+
+
 def localize_execute_api_urls(environment: dict[str, str], base_url: str) -> dict[str, str]:
     """Point ``https://<websocket api>.execute-api.<region>.<suffix>/<stage>`` values at the local gateway.
 

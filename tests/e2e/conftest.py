@@ -75,6 +75,7 @@ def start_local_cloud(state_dir: Path, *extra_args: str, template: Path | None =
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in _BACKING_VARIABLES}
     env.update({"WARROOM_ADMIN_EMAIL": ADMIN_EMAIL, "WARROOM_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"})
+    env.setdefault("WARROOM_MOCK_BACKFILL_DAYS", "1")  # a day of history is enough for a test, 7 costs ~4 s a start
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "warroom-dev.log"
     command = [sys.executable, "-m", "localcloud.cli", "dev", "--port", str(port), "--state-dir", str(state_dir)]

@@ -32,7 +32,12 @@ def test_health_is_up_in_mock_mode_with_every_dependency(local_cloud):
     body = answer.json()
     assert body["data_mode"] == "MOCK"
     assert body["status"] == "ok"
-    assert {k: v["status"] for k, v in body["dependencies"].items()} == {"postgres": "up", "redis": "up", "aws": "up"}
+    assert {k: v["status"] for k, v in body["dependencies"].items()} == {
+        "postgres": "up",
+        "redis": "up",
+        "aws": "up",
+        "rate_limiter": "up",
+    }
 
 
 def test_openapi_is_valid_and_lists_every_template_route(local_cloud):

@@ -25,6 +25,7 @@ def test_health_reports_mode_and_every_dependency(invoke):
         "postgres": "up",
         "redis": "up",
         "aws": "up",
+        "rate_limiter": "up",
     }
     assert answer.body["dependencies"]["postgres"]["latency_ms"] >= 0
     assert answer.headers["x-request-id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"

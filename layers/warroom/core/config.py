@@ -29,6 +29,7 @@ SECRET_NAMES = (
     "DATABASE_URL",
     "JWT_SECRET",
     "MENTIONLYTICS_API_TOKEN",
+    "MENTIONLYTICS_REFRESH_TOKEN",
     "META_ACCESS_TOKEN",
     "GOOGLE_ADS_DEVELOPER_TOKEN",
     "OPENAI_API_KEY",
@@ -56,6 +57,15 @@ class Settings(BaseSettings):
     jwt_issuer: str = Field("warroom", alias="WARROOM_JWT_ISSUER")
     jwt_audience: str = Field("warroom-api", alias="WARROOM_JWT_AUDIENCE")
     access_token_ttl_s: int = Field(900, alias="WARROOM_ACCESS_TOKEN_TTL_S")
+    # Sign-in (warroom.auth): refresh tokens live 7 days (the seed), extended by each rotation.
+    refresh_token_ttl_s: int = Field(604_800, alias="WARROOM_REFRESH_TOKEN_TTL_S")
+    login_max_failures_per_account: int = Field(5, alias="WARROOM_LOGIN_MAX_FAILURES_PER_ACCOUNT")
+    # Higher than per account: a campaign office signs in from behind one NAT address.
+    login_max_failures_per_ip: int = Field(20, alias="WARROOM_LOGIN_MAX_FAILURES_PER_IP")
+    login_lockout_window_s: int = Field(900, alias="WARROOM_LOGIN_LOCKOUT_WINDOW_S")
+    # Verification and reset emails: the SES identity they come from and the dashboard their links open.
+    email_sender: str = Field("War Room <no-reply@warroom.local>", alias="WARROOM_EMAIL_SENDER")
+    app_url: str = Field("http://localhost:5173", alias="WARROOM_APP_URL")
 
     secrets_arn: str | None = Field(None, alias="WARROOM_SECRETS_ARN")
     ssm_prefix: str | None = Field(None, alias="WARROOM_SSM_PREFIX")
@@ -66,6 +76,12 @@ class Settings(BaseSettings):
     websocket_management_endpoint: str | None = Field(None, alias="WARROOM_WS_MANAGEMENT_ENDPOINT")
     realtime_fanout_queue_url: str | None = Field(None, alias="WARROOM_REALTIME_FANOUT_QUEUE_URL")
 
+    # Mentionlytics: v1 takes the token as ?token=, v2 as a bearer token renewed with the refresh token.
+    mentionlytics_api_token: SecretStr | None = Field(None, alias="MENTIONLYTICS_API_TOKEN")
+    mentionlytics_refresh_token: SecretStr | None = Field(None, alias="MENTIONLYTICS_REFRESH_TOKEN")
+    mentionlytics_base_url: str = Field("https://app.mentionlytics.com/api/", alias="WARROOM_MENTIONLYTICS_BASE_URL")
+    mentionlytics_project: str = Field("default", alias="WARROOM_MENTIONLYTICS_PROJECT")
+
     cors_allow_origin: str = Field("*", alias="WARROOM_CORS_ALLOW_ORIGIN")
     max_body_bytes: int = Field(1_048_576, alias="WARROOM_MAX_BODY_BYTES")
     # Per-request timings are written in batches, never on the request's own path.
@@ -73,6 +89,17 @@ class Settings(BaseSettings):
     perf_flush_batch_size: int = Field(200, alias="WARROOM_PERF_FLUSH_BATCH")
     migrations_dir: str | None = Field(None, alias="WARROOM_MIGRATIONS_DIR")
     functions_dir: str | None = Field(None, alias="WARROOM_FUNCTIONS_DIR")
+
+    # Request quotas (warroom.core.quotas): the seed's 1000 requests/hour per API key, and a generous
+    # per-user limit for bearer tokens (0 turns it off). A key lookup is cached this long per container,
+    # which is also how long a revoked key may keep working in other containers.
+    api_key_rate_limit_per_hour: int = Field(1000, ge=1, alias="WARROOM_API_KEY_RATE_LIMIT_PER_HOUR")
+    user_rate_limit_per_hour: int = Field(10_000, ge=0, alias="WARROOM_USER_RATE_LIMIT_PER_HOUR")
+    api_key_cache_ttl_s: float = Field(30.0, ge=0, alias="WARROOM_API_KEY_CACHE_TTL_S")
+    # Audit exports (warroom.audit.export): answered in the body up to this size (Lambda answers at most
+    # 6 MB, JSON-escaped), larger ones through a presigned S3 download; more rows than the cap must be narrowed.
+    audit_export_inline_max_bytes: int = Field(4_000_000, ge=0, alias="WARROOM_AUDIT_EXPORT_INLINE_MAX_BYTES")
+    audit_export_max_rows: int = Field(200_000, ge=1, alias="WARROOM_AUDIT_EXPORT_MAX_ROWS")
 
 
 def _secret_values(settings: Settings) -> dict[str, str]:

@@ -7,12 +7,14 @@ Example
 ... def put_setting(key: str, body: SettingUpdate, ctx: RequestContext) -> SettingOut:
 ...     return settings.update(key, body.value, actor=ctx.actor())
 
-Around each view, in this order: request id, authentication and the ``role`` guard (401/403),
-query parsing into the ``query`` model and body parsing into the ``body`` model (413 over the size
-limit, 415 for a non-JSON body, 400 for malformed JSON, 422 for invalid fields with the field errors
-in ``details``), the view, serialisation of its pydantic answer, the mapping of every
-:class:`WarRoomError` to the one error shape (anything else is a 500 that reveals nothing), CORS
-and request-id headers, and the request's timing for ``performance_logs``.
+Around each view, in this order: request id, authentication (bearer token or API key), the
+request quota (429 past it; ``X-RateLimit-*`` headers on every answer after it, see
+:mod:`warroom.core.quotas`) and the ``role`` guard (401/403), query parsing into the ``query``
+model and body parsing into the ``body`` model (413 over the size limit, 415 for a non-JSON body,
+400 for malformed JSON, 422 for invalid fields with the field errors in ``details``), the view,
+serialisation of its pydantic answer, the mapping of every :class:`WarRoomError` to the one error
+shape (anything else is a 500 that reveals nothing), CORS and request-id headers, and the request's
+timing for ``performance_logs``.
 
 The view receives only what its signature asks for, by name: the path parameters, ``body``,
 ``query`` and ``ctx``. Every route is also recorded as a :class:`RouteSpec` for the OpenAPI document.
@@ -41,6 +43,7 @@ from warroom.core.errors import (
 )
 from warroom.core.logs import configure_logging
 from warroom.core.perf import record_request
+from warroom.core.quotas import enforce_quota
 from warroom.core.security import Principal, Role, authenticate, require
 
 JSON_CONTENT_TYPE = "application/json"
@@ -215,6 +218,7 @@ class WarRoomApp(Chalice):
         request_id = request_context.get("requestId") or ""
         identity = request_context.get("identity") or {}
         self.logger.append_keys(request_id=request_id, route=f"{method} {path}")
+        quota_headers: dict[str, str] = {}
         try:
             ctx = RequestContext(
                 request_id=request_id,
@@ -226,7 +230,9 @@ class WarRoomApp(Chalice):
                 principal=None,
             )
             if role is not None:
-                ctx.principal = require(authenticate(request.headers), role)
+                principal = authenticate(request.headers)
+                quota_headers = enforce_quota(principal)
+                ctx.principal = require(principal, role)
             kwargs: dict[str, Any] = {name: value for name, value in path_params.items() if name in wanted}
             if query_model is not None:
                 kwargs["query"] = self._parse_query(query_model, request.to_original_event())
@@ -240,6 +246,7 @@ class WarRoomApp(Chalice):
         except Exception:
             self.logger.exception("unhandled error")
             response = error_response(WarRoomError())
+        response.headers.update(quota_headers)
         response.headers["X-Request-Id"] = request_id
         response.headers.setdefault("Access-Control-Allow-Origin", get_settings().cors_allow_origin)
         duration_ms = (time.perf_counter() - started) * 1000

@@ -114,7 +114,10 @@ def build_document(specs: list[RouteSpec], version: str = warroom.__version__) -
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
         },
     }
 
@@ -153,9 +156,9 @@ def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
     operation["responses"][str(spec.status_code)] = success
     statuses = set(spec.errors) | {503}
     if spec.role is not None:
-        operation["security"] = [{"bearerAuth": []}]
+        operation["security"] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
         operation["x-required-role"] = spec.role
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}
     if spec.query is not None:
         statuses |= {422}
     if spec.body is not None:

@@ -41,6 +41,10 @@ class Principal:
     expires_at: dt.datetime
     via: Literal["bearer", "api_key"] = "bearer"
     issued_at: dt.datetime | None = None
+    # The login session (``user_sessions.id``) a bearer token was issued for: its ``sid`` claim.
+    session_id: str | None = None
+    # The API key (``api_keys.id``) of a ``via="api_key"`` caller; ``user_id`` is then the key's creator.
+    key_id: str | None = None
 
 
 def role_at_least(role: str, minimum: Role) -> bool:
@@ -56,8 +60,20 @@ def _signing_key() -> str:
     return secret.get_secret_value()
 
 
-def issue_access_token(user_id: str, role: Role, *, ttl_s: int | None = None, now: dt.datetime | None = None) -> str:
-    """A signed access token for ``user_id`` acting as ``role``."""
+def signing_key() -> str:
+    """The HS256 key (503 when missing or too short); other signed tokens, such as the MFA step's, use it too."""
+    return _signing_key()
+
+
+def issue_access_token(
+    user_id: str,
+    role: Role,
+    *,
+    ttl_s: int | None = None,
+    now: dt.datetime | None = None,
+    session_id: str | None = None,
+) -> str:
+    """A signed access token for ``user_id`` acting as ``role``; ``session_id`` adds the ``sid`` claim."""
     if role not in _ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
     settings = get_settings()
@@ -72,6 +88,8 @@ def issue_access_token(user_id: str, role: Role, *, ttl_s: int | None = None, no
         "iat": round(issued_at.timestamp(), 3),
         "exp": issued_at + dt.timedelta(seconds=ttl_s if ttl_s is not None else settings.access_token_ttl_s),
     }
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     return jwt.encode(claims, _signing_key(), algorithm=JWT_ALGORITHM)
 
 
@@ -100,19 +118,31 @@ def decode_access_token(token: str) -> Principal:
         token_id=str(claims["jti"]),
         expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
         issued_at=dt.datetime.fromtimestamp(claims["iat"], dt.UTC),
+        session_id=str(claims["sid"]) if claims.get("sid") else None,
     )
     from warroom.auth.revocation import is_revoked
 
-    if is_revoked(principal.token_id, principal.user_id, claims["iat"]):
+    if is_revoked(principal.token_id, principal.user_id, claims["iat"], session_id=principal.session_id):
         raise Unauthorized("The access token has been revoked.", details={"reason": "token_revoked"})
     return principal
 
 
 def authenticate(headers: Mapping[str, str]) -> Principal:
-    """The caller of a request, from its ``Authorization: Bearer`` header (case-insensitive mapping)."""
+    """The caller of a request, from ``Authorization: Bearer`` or ``X-API-Key`` (case-insensitive mapping).
+
+    When both are sent the bearer token is used and the key ignored (a bad token is a 401, never a
+    fallback to the key). API keys are verified by :func:`warroom.admin.api_keys.authenticate_api_key`.
+    """
     header = headers.get("authorization") or headers.get("Authorization")
     if not header:
-        raise Unauthorized("Authentication is required: send 'Authorization: Bearer <access token>'.")
+        api_key = headers.get("x-api-key") or headers.get("X-API-Key")
+        if api_key:
+            from warroom.admin.api_keys import authenticate_api_key
+
+            return authenticate_api_key(api_key)
+        raise Unauthorized(
+            "Authentication is required: send 'Authorization: Bearer <access token>' or 'X-API-Key: <key>'."
+        )
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <access token>'.")

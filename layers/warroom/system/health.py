@@ -55,6 +55,14 @@ def _data_mode_or_default() -> DataMode:
         return get_settings().default_data_mode
 
 
+def _rate_limiter(redis: DependencyHealth) -> DependencyHealth:
+    """The request limiter lives in Redis; without it bearer tokens go unlimited and API keys are limited per
+    container (``mode: local``, see :mod:`warroom.core.quotas`)."""
+    if redis.status == "up":
+        return DependencyHealth(status="up", mode="redis")
+    return DependencyHealth(status=redis.status, error=redis.error, mode="local")
+
+
 def check_health() -> tuple[HealthOut, int]:
     """The health document and its HTTP status (200 unless PostgreSQL is down)."""
     cached = cache.get_json("health")
@@ -65,6 +73,7 @@ def check_health() -> tuple[HealthOut, int]:
         "redis": DependencyHealth.model_validate(redis_status()),
         "aws": _check_aws(),
     }
+    dependencies["rate_limiter"] = _rate_limiter(dependencies["redis"])
     if dependencies["postgres"].status != "up":
         status = "down"
     elif any(d.status == "down" for d in dependencies.values()):

@@ -42,6 +42,7 @@ class DependencyHealth(BaseModel):
     status: Literal["up", "down", "not_configured"]
     latency_ms: float | None = None
     error: str | None = None
+    mode: str | None = Field(None, description="How it works right now, when that can change (e.g. the rate limiter).")
 
 
 class HealthOut(BaseModel):

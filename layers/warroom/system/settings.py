@@ -140,3 +140,7 @@ def write_setting(key: str, value: Any, actor: dict[str, Any]) -> tuple[SettingO
     if definition.on_change is not None:
         definition.on_change(value, old_value)
     return _to_out(definition, row), old_value
+
+
+# Domains register their settings in their own module; loading them here makes every function know every key.
+from warroom.mentions import settings as _mention_settings  # noqa: E402, F401

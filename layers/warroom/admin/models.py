@@ -1,0 +1,106 @@
+"""Bodies, queries and answers of the admin routes.
+
+Users are answered as :class:`warroom.auth.models.UserOut` (one shape of a user everywhere, with no
+field for any secret); API keys as :class:`ApiKeyOut`, whose ``key`` appears only in the answer to
+their creation (:class:`ApiKeyCreated`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from warroom.auth.models import UserOut
+from warroom.core.pagination import PageQuery
+from warroom.core.security import Role
+
+UserStatus = Literal["active", "deactivated"]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class UserListQuery(PageQuery):
+    role: Role | None = Field(None, description="Only users with this role.")
+    status: UserStatus | None = Field(None, description="Only active or only deactivated users.")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        None, description="Case-insensitive substring of the email or the full name."
+    )
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=255)
+    # Bounded here; the password policy then applies its 12-character / 72-byte / zxcvbn rules.
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    role: Role
+    full_name: FullName | None = None
+
+
+class UserUpdate(BaseModel):
+    """Any of role, status and full name; at least one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    status: UserStatus | None = None
+    full_name: FullName | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UserUpdate:
+        if self.role is None and self.status is None and self.full_name is None:
+            raise ValueError("send at least one of role, status, full_name")
+        return self
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = None
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: KeyName = Field(description="What the key is for, e.g. 'BI nightly export'.")
+    role: Role = Field(description="The key's role: no higher than its creator's.")
+    expires_at: AwareDatetime | None = Field(None, description="When the key stops working (ISO 8601 with offset).")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expires_in_the_future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value <= dt.datetime.now(dt.UTC):
+            raise ValueError("must be in the future")
+        return value
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="Shown to tell keys apart: the key starts with 'wr_<prefix>_'.")
+    role: Role
+    status: Literal["active", "revoked", "expired"]
+    created_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None = Field(description="Updated at most once a minute.")
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself. It is shown this once and cannot be recovered.")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None

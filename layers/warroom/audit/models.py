@@ -1,0 +1,92 @@
+"""Queries and answers of the audit routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from warroom.core.pagination import PageQuery
+
+
+def _utc_if_naive(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(_utc_if_naive)]
+
+
+class AuditFilters(BaseModel):
+    """The filters of the list and of the export (``from``/``to`` without an offset are UTC)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    user_id: uuid.UUID | None = Field(None, description="Only what this user did.")
+    action: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="Exact action, e.g. 'admin.user_create' or 'UPDATE'."
+    )
+    resource_type: Annotated[str, StringConstraints(max_length=50)] | None = Field(
+        None, description="Exact resource type, e.g. 'user', 'api_key', 'settings'."
+    )
+    resource_id: Annotated[str, StringConstraints(max_length=255)] | None = Field(None, description="Exact id.")
+    from_: Timestamp | None = Field(None, alias="from", description="At or after this time (ISO 8601).")
+    to: Timestamp | None = Field(None, description="Before this time (ISO 8601).")
+
+
+class AuditQuery(AuditFilters, PageQuery):
+    pass
+
+
+class ExportQuery(AuditFilters):
+    format: Literal["csv", "json"] = Field("csv", description="csv (with a header row) or json (an array).")
+
+
+class AuditEntry(BaseModel):
+    id: str
+    seq: int = Field(description="Position in the log: strictly increasing, no gaps.")
+    timestamp: dt.datetime
+    user_id: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    details: Any
+    ip_address: str | None
+    user_agent: str | None
+    prev_hash: str = Field(description="`hash` of the entry before (64 zeros for the first).")
+    hash: str = Field(description="SHA-256 of prev_hash and this entry's canonical content.")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None = None
+
+
+class ChainHead(BaseModel):
+    seq: int
+    hash: str
+
+
+class BadLink(BaseModel):
+    id: str
+    seq: int
+    reason: Literal["sequence_gap", "prev_hash_mismatch", "hash_mismatch"]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    rows: int = Field(description="Entries checked.")
+    head: ChainHead | None = Field(
+        None, description="The last entry: keep its hash elsewhere to detect later truncation of the log's end."
+    )
+    first_bad: BadLink | None = None
+
+
+class ExportLinkOut(BaseModel):
+    """A large export: fetch it from ``download_url`` (also the ``Location`` of the 303)."""
+
+    download_url: str
+    expires_in_s: int
+    rows: int
+    format: Literal["csv", "json"]

@@ -1,0 +1,332 @@
+"""What the mention routes read: the list (filters + keyset cursor), one mention, and the aggregates.
+
+Example
+-------
+>>> page = fetch_mention_page(MentionListQuery(source="reddit", q="healthcare", limit=20))
+>>> page["items"][0]["source"], page["next_cursor"]
+('reddit', 'eyJ0IjoiMjAyNi0...')
+
+The list is served by indexes (``published_at DESC, id DESC`` for the keyset, the stored ``tsvector``'s
+GIN index for ``q``, GIN on ``topics``, ``(source, published_at)``, ``(country, published_at)``). The
+sentiment series, geo breakdown and trending lists come from the rollups; influencers from an indexed
+scan of the period. Aggregates are cached in Redis for the seed's 5 minutes (kind ``mentionlytics``),
+keyed by a generation counter that every ingest bumps, so new mentions are never hidden by the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from warroom.core import cache
+from warroom.core.db import connection
+from warroom.core.errors import BadRequest, NotFound, ValidationFailed
+from warroom.core.pagination import decode_cursor, page_of
+from warroom.mentions.ingest import GENERATION_KEY
+from warroom.mentions.models import (
+    InfluencersQuery,
+    MentionListQuery,
+    PeriodQuery,
+    SentimentQuery,
+    TrendingQuery,
+    sentiment_label,
+)
+from warroom.mentions.rollups import Totals, floor_minute, window_totals
+
+MENTION_SELECT = """
+SELECT m.id, m.provider, m.external_id, m.source, m.content, m.published_at, m.url, m.language,
+       m.author_name, m.author_handle, m.author_followers, m.author_influence, m.country, m.region, m.city,
+       m.latitude, m.longitude, m.likes, m.shares, m.comments, m.reach, m.sentiment_score, m.topics, m.keywords,
+       m.crisis_event_id
+FROM mentions AS m"""
+DEFAULT_SPAN = {"minute": dt.timedelta(hours=2), "hour": dt.timedelta(hours=24), "day": dt.timedelta(days=7)}
+
+
+def mention_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A mention row in the API's shape (:class:`~warroom.mentions.models.MentionOut`), JSON-ready."""
+    score = float(row["sentiment_score"]) if row["sentiment_score"] is not None else None
+    return {
+        "id": str(row["id"]),
+        "provider": row["provider"],
+        "external_id": row["external_id"],
+        "source": row["source"],
+        "content": row["content"],
+        "published_at": row["published_at"].isoformat(),
+        "url": row["url"],
+        "language": row["language"],
+        "author": {
+            "name": row["author_name"],
+            "handle": row["author_handle"],
+            "followers": row["author_followers"],
+            "influence": row["author_influence"],
+        },
+        "location": {
+            "country": row["country"],
+            "region": row["region"],
+            "city": row["city"],
+            "latitude": row["latitude"],
+            "longitude": row["longitude"],
+        },
+        "engagement": {k: row[k] for k in ("likes", "shares", "comments", "reach")},
+        "sentiment_score": score,
+        "sentiment_label": sentiment_label(score),
+        "topics": list(row["topics"] or []),
+        "keywords": list(row["keywords"] or []),
+        "crisis_id": str(row["crisis_event_id"]) if row["crisis_event_id"] else None,
+    }
+
+
+def _position(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
+    """The keyset position of a cursor; 422 naming ``cursor`` when it is not one of ours."""
+    invalid = ValidationFailed(
+        "The query string has invalid parameters.",
+        details=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
+    )
+    try:
+        position = decode_cursor(cursor)
+    except BadRequest as error:
+        raise invalid from error
+    if position is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(position["t"]), uuid.UUID(str(position["id"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise invalid from error
+
+
+def fetch_mention_page(query: MentionListQuery) -> dict[str, Any]:
+    """One page of mentions, newest first, matching every given filter."""
+    where, params = [], []
+    position = _position(query.cursor)
+    if query.from_ is not None:
+        where.append("m.published_at >= %s")
+        params.append(query.from_)
+    if query.to is not None:
+        where.append("m.published_at < %s")
+        params.append(query.to)
+    if query.source is not None:
+        where.append("m.source = %s")
+        params.append(query.source)
+    if query.sentiment_min is not None:
+        where.append("m.sentiment_score >= %s")
+        params.append(query.sentiment_min)
+    if query.sentiment_max is not None:
+        where.append("m.sentiment_score <= %s")
+        params.append(query.sentiment_max)
+    if query.q is not None:
+        where.append("m.content_tsv @@ websearch_to_tsquery('english', %s)")
+        params.append(query.q)
+    if query.topic is not None:
+        where.append("m.topics @> ARRAY[%s]::text[]")
+        params.append(query.topic)
+    if query.crisis_id is not None:
+        where.append("m.crisis_event_id = %s")
+        params.append(query.crisis_id)
+    if query.country is not None:
+        where.append("m.country = %s")
+        params.append(query.country.upper())
+    if position is not None:
+        where.append("(m.published_at, m.id) < (%s, %s)")
+        params.extend(position)
+    sql = MENTION_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY m.published_at DESC, m.id DESC LIMIT %s"
+    with connection() as conn:
+        rows = conn.execute(sql, [*params, query.limit + 1]).fetchall()
+    page = page_of(
+        rows, query.limit, cursor_of=lambda row: {"t": row["published_at"].isoformat(), "id": str(row["id"])}
+    )
+    page["items"] = [mention_out(row) for row in page["items"]]
+    return page
+
+
+def fetch_mention(mention_id: str) -> dict[str, Any]:
+    """One mention by id; 404 when there is none (a malformed id cannot name one either)."""
+    try:
+        key = uuid.UUID(mention_id)
+    except ValueError as error:
+        raise NotFound(f"There is no mention with id '{mention_id[:64]}'.") from error
+    with connection() as conn:
+        row = conn.execute(MENTION_SELECT + " WHERE m.id = %s", (key,)).fetchone()
+    if row is None:
+        raise NotFound(f"There is no mention with id '{key}'.")
+    return mention_out(row)
+
+
+def _cached(name: str, params: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    generation = cache.run("get", lambda r: r.get(GENERATION_KEY)) or "0"
+    digest = hashlib.sha1(json.dumps(params, default=str, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+    suffix = f"agg:{name}:{generation}:{digest}"
+    hit = cache.cache.get_json("mentionlytics", suffix)
+    if hit is not None:
+        return hit
+    value = compute()
+    cache.cache.set_json("mentionlytics", value, suffix)
+    return value
+
+
+def _window(query: PeriodQuery, span: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+    """``[from, to)`` in whole minutes; ``to`` defaults to now (its minute included), ``from`` to ``to - span``."""
+    end = floor_minute(query.to) if query.to else floor_minute(dt.datetime.now(dt.UTC)) + dt.timedelta(minutes=1)
+    start = floor_minute(query.from_) if query.from_ else end - span
+    return start, end
+
+
+def _point(bucket: dt.datetime, totals: Totals) -> dict[str, Any]:
+    return {
+        "bucket": bucket.isoformat(),
+        "mentions": totals.mentions,
+        "avg_sentiment": totals.avg_sentiment,
+        "positive": totals.positive,
+        "negative": totals.negative,
+        "strongly_negative": totals.strongly_negative,
+    }
+
+
+def sentiment_series(query: SentimentQuery) -> dict[str, Any]:
+    """Mentions and average sentiment per minute / hour / day, overall (or of one source) and by source."""
+    start, end = _window(query, DEFAULT_SPAN[query.interval])
+
+    def compute() -> dict[str, Any]:
+        table = "mention_rollups_minute" if query.interval == "minute" else "mention_rollups_hour"
+        unit = query.interval
+        dimension, values = ("source", [query.source]) if query.source else ("all", [""])
+        sql = f"""
+            SELECT dimension, value, date_trunc('{unit}', bucket) AS bucket, sum(mentions) AS mentions,
+                   sum(sentiment_sum) AS sentiment_sum, sum(sentiment_count) AS sentiment_count,
+                   sum(positive) AS positive, sum(negative) AS negative,
+                   sum(strongly_negative) AS strongly_negative, sum(reach) AS reach
+            FROM {table}
+            WHERE bucket >= date_trunc('{unit}', %(start)s::timestamptz) AND bucket < %(end)s
+              AND ((dimension = %(dimension)s AND value = ANY(%(values)s)) OR dimension = 'source')
+            GROUP BY 1, 2, 3 ORDER BY 3"""  # noqa: S608  (table and unit from a closed set)
+        with connection() as conn:
+            rows = conn.execute(sql, {"start": start, "end": end, "dimension": dimension, "values": values}).fetchall()
+        series: list[dict[str, Any]] = []
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            point = _point(row["bucket"], Totals.of(row))
+            if row["dimension"] == dimension and row["value"] in values:
+                series.append(point)
+            if row["dimension"] == "source" and not query.source:
+                by_source.setdefault(row["value"], []).append(point)
+        return {
+            "interval": unit,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "source": query.source,
+            "series": series,
+            "by_source": by_source,
+        }
+
+    return _cached("sentiment", {"q": query.model_dump(), "start": start, "end": end}, compute)
+
+
+def geo_breakdown(query: PeriodQuery) -> dict[str, Any]:
+    """Mentions, average sentiment and negative share by country, with each country's regions."""
+    start, end = _window(query, DEFAULT_SPAN["hour"])
+
+    def compute() -> dict[str, Any]:
+        with connection() as conn:
+            countries = window_totals(conn, "country", start, end)
+            regions = window_totals(conn, "region", start, end)
+        items = []
+        for country, totals in sorted(countries.items(), key=lambda kv: (-kv[1].mentions, kv[0])):
+            country_regions = [
+                {"region": key.split("/", 1)[1], **_geo_figures(value)}
+                for key, value in sorted(regions.items(), key=lambda kv: (-kv[1].mentions, kv[0]))
+                if key.split("/", 1)[0] == country
+            ]
+            items.append({"country": country, **_geo_figures(totals), "regions": country_regions})
+        return {"from": start.isoformat(), "to": end.isoformat(), "countries": items}
+
+    return _cached("geo", {"start": start, "end": end}, compute)
+
+
+def _geo_figures(totals: Totals) -> dict[str, Any]:
+    return {
+        "mentions": totals.mentions,
+        "avg_sentiment": totals.avg_sentiment,
+        "negative_share": round(totals.negative / totals.mentions, 4) if totals.mentions else None,
+    }
+
+
+def influencers(query: InfluencersQuery) -> dict[str, Any]:
+    """Authors ranked by the reach of their mentions in the period, then by engagement, with their sentiment."""
+    start, end = _window(query, DEFAULT_SPAN["hour"])
+
+    def compute() -> dict[str, Any]:
+        source_filter = "AND source = %(source)s" if query.source else ""
+        sql = f"""
+            SELECT author_handle AS handle, max(author_name) AS name, max(author_followers) AS followers,
+                   max(author_influence) AS influence, count(*) AS mentions, sum(reach)::bigint AS reach,
+                   sum(likes + shares + comments)::bigint AS engagement,
+                   round(avg(sentiment_score), 4) AS avg_sentiment, array_agg(DISTINCT source) AS sources
+            FROM mentions
+            WHERE published_at >= %(start)s AND published_at < %(end)s AND author_handle IS NOT NULL {source_filter}
+            GROUP BY author_handle
+            ORDER BY sum(reach) DESC, sum(likes + shares + comments) DESC, author_handle
+            LIMIT %(limit)s"""  # noqa: S608  (a fixed fragment)
+        with connection() as conn:
+            rows = conn.execute(
+                sql, {"start": start, "end": end, "source": query.source, "limit": query.limit}
+            ).fetchall()
+        items = [
+            {
+                **row,
+                "avg_sentiment": float(row["avg_sentiment"]) if row["avg_sentiment"] is not None else None,
+                "sources": sorted(row["sources"]),
+            }
+            for row in rows
+        ]
+        return {"from": start.isoformat(), "to": end.isoformat(), "items": items}
+
+    return _cached("influencers", {"q": query.model_dump(), "start": start, "end": end}, compute)
+
+
+def trending(query: TrendingQuery, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Topics and keywords whose volume in the last ``window_hours`` rose most above their own baseline.
+
+    The baseline is each term's rate over the ``baseline_hours`` before the window, scaled to the
+    window's length; the score is the excess in Poisson standard deviations, ``(n - e) / sqrt(e + 1)``,
+    so a jump from 2 to 6 does not outrank one from 200 to 300. Only rising terms are listed.
+    """
+    end = floor_minute(now or dt.datetime.now(dt.UTC)) + dt.timedelta(minutes=1)
+    start = end - dt.timedelta(hours=query.window_hours)
+    base_start = start - dt.timedelta(hours=query.baseline_hours)
+
+    def compute() -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "baseline_from": base_start.isoformat(),
+        }
+        with connection() as conn:
+            for dimension, key in (("topic", "topics"), ("keyword", "keywords")):
+                current = window_totals(conn, dimension, start, end)
+                baseline = window_totals(conn, dimension, base_start, start)
+                scale = query.window_hours / query.baseline_hours
+                items = []
+                for value, totals in current.items():
+                    expected = baseline.get(value, Totals()).mentions * scale
+                    score = (totals.mentions - expected) / math.sqrt(expected + 1)
+                    if totals.mentions > expected:
+                        items.append(
+                            {
+                                "term": value,
+                                "mentions": totals.mentions,
+                                "baseline_expected": round(expected, 2),
+                                "growth": round(totals.mentions / expected, 3) if expected else None,
+                                "score": round(score, 3),
+                                "avg_sentiment": totals.avg_sentiment,
+                            }
+                        )
+                items.sort(key=lambda item: (-item["score"], item["term"]))
+                answer[key] = items[: query.limit]
+        return answer
+
+    return _cached("trending", {"q": query.model_dump(), "end": end}, compute)

@@ -1,0 +1,249 @@
+"""The mention pipeline against real PostgreSQL and Redis: idempotent ingest, rollups, KPIs, and the routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from warroom.mentions.ingest import DIMENSIONS_SQL, ingest_mentions
+from warroom.mentions.kpis import compute_kpis, raw_kpis
+from warroom.mentions.sources.mock import MockSource
+
+NOW = dt.datetime(2026, 11, 20, 15, 37, 12, tzinfo=dt.UTC)
+MENTIONS = "MentionsFunction"
+
+
+def _mock_window(start: dt.datetime, end: dt.datetime, per_minute: float = 1.0):
+    return MockSource(mean_per_minute=per_minute, page_size=100_000).fetch(start, end, None).mentions
+
+
+def _rollup_snapshot(db) -> list[tuple]:
+    return [
+        tuple(row.values())
+        for table in ("mention_rollups_minute", "mention_rollups_hour")
+        for row in db.execute(f"SELECT '{table}', * FROM {table} ORDER BY dimension, value, bucket")
+    ]
+
+
+def _raw_rollup(unit: str) -> str:
+    return f"""
+        SELECT d.dimension, d.value, date_trunc('{unit}', n.published_at) AS bucket, count(*)::int AS mentions,
+               coalesce(sum(n.sentiment_score), 0) AS sentiment_sum, count(n.sentiment_score)::int AS sentiment_count,
+               count(*) FILTER (WHERE n.sentiment_score > 0.3)::int AS positive,
+               count(*) FILTER (WHERE n.sentiment_score < -0.3)::int AS negative,
+               count(*) FILTER (WHERE n.sentiment_score < -0.8)::int AS strongly_negative,
+               coalesce(sum(n.reach), 0)::bigint AS reach
+        FROM mentions AS n CROSS JOIN LATERAL ({DIMENSIONS_SQL}) AS d(dimension, value)
+        GROUP BY 1, 2, 3"""
+
+
+def test_ingesting_the_same_page_twice_inserts_nothing_and_leaves_rollups_unchanged(services, db):
+    # GIVEN a page of two hours of mock mentions, ingested once
+    page = _mock_window(NOW - dt.timedelta(hours=2), NOW)
+    first = ingest_mentions(page)
+    rollups_after_first = _rollup_snapshot(db)
+
+    # WHEN the very same page is ingested again (a replayed page, a re-delivered batch)
+    again = ingest_mentions(_mock_window(NOW - dt.timedelta(hours=2), NOW))
+
+    # THEN the first inserted every mention, the second none, and the rollups did not move
+    assert first.inserted == len(page) > 50 and first.duplicates == 0
+    assert again.inserted == 0 and again.duplicates == len(page)
+    assert db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"] == len(page)
+    assert _rollup_snapshot(db) == rollups_after_first
+    # AND the window handed to crisis detection is that of the new mentions
+    assert first.window_start == min(m.published_at for m in page)
+
+
+def test_rollups_equal_the_raw_aggregates_for_every_dimension(services, db):
+    # GIVEN mentions ingested in overlapping batches (so rollup rows are updated, not only inserted)
+    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=3), NOW - dt.timedelta(hours=1)))
+    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=2), NOW))
+
+    for unit, table in (("minute", "mention_rollups_minute"), ("hour", "mention_rollups_hour")):
+        # WHEN the rollup table is compared with the aggregate of the raw mentions, both ways
+        columns = "dimension, value, bucket, mentions, sentiment_sum, sentiment_count, positive, negative, "
+        columns += "strongly_negative, reach"
+        only_rollup = db.execute(f"SELECT {columns} FROM {table} EXCEPT SELECT {columns} FROM ({_raw_rollup(unit)}) r")
+        only_raw = db.execute(f"SELECT {columns} FROM ({_raw_rollup(unit)}) r EXCEPT SELECT {columns} FROM {table}")
+        # THEN they hold exactly the same rows
+        assert only_rollup.fetchall() == [] and only_raw.fetchall() == [], unit
+    assert {row["dimension"] for row in db.execute("SELECT DISTINCT dimension FROM mention_rollups_hour")} == {
+        "all",
+        "source",
+        "topic",
+        "keyword",
+        "country",
+        "region",
+    }
+
+
+def test_kpis_from_rollups_equal_the_raw_aggregate(services, db):
+    # GIVEN 50 hours of mentions (both 24-hour windows, with partial hours at both edges) and an active crisis
+    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=50), NOW + dt.timedelta(minutes=5), per_minute=0.6))
+    db.execute("INSERT INTO crisis_events (severity, status) VALUES (7, 'active'), (3, 'resolved')")
+
+    # WHEN the KPIs are computed from the rollups and from the raw table
+    from_rollups, from_raw = compute_kpis(NOW), raw_kpis(NOW)
+
+    # THEN every figure is the same, and the figures are plausible
+    from_rollups.pop("computed_at"), from_raw.pop("computed_at")
+    assert from_rollups == from_raw
+    assert from_rollups["mentions_24h"] > 300 and from_rollups["active_crises"] == 1
+    assert -1 <= from_rollups["avg_sentiment"] <= 1 and from_rollups["top_source"]["value"] == "twitter"
+
+
+@pytest.fixture
+def seeded(services, db):
+    """Six hours of mock mentions up to now, and the newest one's id."""
+    now = dt.datetime.now(dt.UTC)
+    ingest_mentions(_mock_window(now - dt.timedelta(hours=6), now))
+    return db.execute("SELECT id FROM mentions ORDER BY published_at DESC LIMIT 1").fetchone()["id"]
+
+
+def _all_pages(invoke, token, query):
+    items, cursor = [], None
+    while True:
+        answer = invoke(
+            MENTIONS, "mentions_list", token=token, query={**query, **({"cursor": [cursor]} if cursor else {})}
+        )
+        assert answer.status == 200, answer.body
+        items += answer.body["items"]
+        cursor = answer.body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_list_pages_newest_first_without_gaps_and_filters_apply(seeded, invoke, token_for, db):
+    token = token_for("readonly")
+    total = db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"]
+    # WHEN every page is read with the cursor
+    items = _all_pages(invoke, token, {"limit": ["200"]})
+    # THEN each mention comes once, newest first
+    assert len(items) == len({i["id"] for i in items}) == total
+    assert [i["published_at"] for i in items] == sorted((i["published_at"] for i in items), reverse=True)
+
+    cutoff = items[len(items) // 2]["published_at"]
+    cases = {
+        "source": ({"source": ["reddit"]}, lambda i: i["source"] == "reddit"),
+        "sentiment": (
+            {"sentiment_min": ["-0.5"], "sentiment_max": ["0.2"]},
+            lambda i: i["sentiment_score"] is not None and -0.5 <= i["sentiment_score"] <= 0.2,
+        ),
+        "topic": ({"topic": ["economy"]}, lambda i: "economy" in i["topics"]),
+        "country": ({"country": ["us"]}, lambda i: i["location"]["country"] == "US"),
+        "time": ({"from": [cutoff]}, lambda i: i["published_at"] >= cutoff),
+        "to": ({"to": [cutoff]}, lambda i: i["published_at"] < cutoff),
+    }
+    for name, (query, keep) in cases.items():
+        # WHEN a filter is given THEN the answer is exactly the matching mentions
+        got = _all_pages(invoke, token, {**query, "limit": ["200"]})
+        expected = [i["id"] for i in items if keep(i)]
+        assert [i["id"] for i in got] == expected and expected, name
+
+
+def test_full_text_search_uses_the_stored_tsvector(seeded, invoke, token_for, db):
+    # GIVEN a mention with a distinctive word
+    mention_id = str(seeded)
+    db.execute("UPDATE mentions SET content = 'Zebracorn sighting at the Alvarez rally' WHERE id = %s", (mention_id,))
+    # WHEN searching for it (stemmed: "sightings" matches "sighting")
+    answer = invoke(MENTIONS, "mentions_list", token=token_for("readonly"), query={"q": ["zebracorn sightings"]})
+    # THEN only that mention comes back
+    assert answer.status == 200
+    assert [i["id"] for i in answer.body["items"]] == [mention_id]
+    plan = "\n".join(
+        r["QUERY PLAN"]
+        for r in db.execute(
+            "EXPLAIN SELECT id FROM mentions WHERE content_tsv @@ websearch_to_tsquery('english', 'zebracorn')"
+        )
+    )
+    assert "idx_mentions_content_tsv" in plan or "Seq Scan" in plan  # the planner may scan a tiny table
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": ["2026-13-01"]}, "from"),
+        ({"to": ["yesterday"]}, "to"),
+        ({"from": ["2026-11-20T10:00:00Z"], "to": ["2026-11-19T10:00:00Z"]}, "to"),
+        ({"sentiment_min": ["-1.5"]}, "sentiment_min"),
+        ({"sentiment_max": ["2"]}, "sentiment_max"),
+        ({"sentiment_min": ["0.5"], "sentiment_max": ["0.1"]}, "sentiment_max"),
+        ({"limit": ["201"]}, "limit"),
+        ({"source": ["myspace"]}, "source"),
+        ({"cursor": ["not-a-cursor!"]}, "cursor"),
+        ({"cursor": ["eyJ4IjoxfQ"]}, "cursor"),
+        ({"crisis_id": ["42"]}, "crisis_id"),
+        ({"country": ["USA"]}, "country"),
+    ],
+)
+def test_invalid_filters_get_422_naming_the_field(services, invoke, token_for, query, field):
+    answer = invoke(MENTIONS, "mentions_list", token=token_for("readonly"), query=query)
+    assert answer.status == 422, answer.body
+    assert ["query", field] in [d["loc"][:2] for d in answer.body["error"]["details"]]
+
+
+def test_mention_by_id_and_unknown_ids(seeded, invoke, token_for):
+    token = token_for("readonly")
+    found = invoke(MENTIONS, "mentions_get", token=token, path_parameters={"mention_id": str(seeded)})
+    assert found.status == 200 and found.body["id"] == str(seeded)
+    assert set(found.body["author"]) == {"name", "handle", "followers", "influence"}
+    for unknown in ("6f1c2a9e-8b1d-4c51-9d53-2f0a6b7c8d90", "not-a-uuid"):
+        missing = invoke(MENTIONS, "mentions_get", token=token, path_parameters={"mention_id": unknown})
+        assert missing.status == 404 and missing.error_code == "not_found"
+
+
+def test_aggregate_routes_answer_from_the_rollups(seeded, invoke, token_for, db):
+    token = token_for("readonly")
+    total = db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"]
+
+    sentiment = invoke(MENTIONS, "mentions_sentiment", token=token)
+    assert sentiment.status == 200
+    assert sum(p["mentions"] for p in sentiment.body["series"]) == total
+    assert sum(p["mentions"] for s in sentiment.body["by_source"].values() for p in s) == total
+    by_minute = invoke(MENTIONS, "mentions_sentiment", token=token, query={"interval": ["minute"], "source": ["news"]})
+    assert by_minute.status == 200 and by_minute.body["by_source"] == {}
+
+    geo = invoke(MENTIONS, "mentions_geo", token=token)
+    assert geo.status == 200 and geo.body["countries"][0]["country"] == "US"
+    assert sum(c["mentions"] for c in geo.body["countries"]) == total
+    assert geo.body["countries"][0]["regions"]
+
+    influencers = invoke(MENTIONS, "mentions_influencers", token=token)
+    assert influencers.status == 200
+    reaches = [i["reach"] for i in influencers.body["items"]]
+    assert reaches == sorted(reaches, reverse=True) and len(reaches) == 10
+
+    trending = invoke(
+        MENTIONS, "mentions_trending", token=token, query={"window_hours": ["2"], "baseline_hours": ["6"]}
+    )
+    assert trending.status == 200 and set(trending.body) >= {"topics", "keywords"}
+
+
+def test_sync_needs_a_manager_and_answers_counts_in_mock_mode(services, invoke, token_for, db):
+    refused = invoke(MENTIONS, "mentions_sync", token=token_for("user"))
+    assert refused.status == 403
+    answer = invoke(MENTIONS, "mentions_sync", token=token_for("manager"))
+    assert answer.status == 200, answer.body
+    body = answer.body
+    assert body["provider"] == "mock" and body["fetched"] == body["inserted"] + body["duplicates"]
+    stored = db.execute("SELECT cursor FROM ingest_cursors WHERE provider = 'mock'").fetchone()
+    assert stored["cursor"] == body["cursor"]
+
+
+def test_dashboard_metrics_recompute_when_the_cache_is_empty_and_match_raw(seeded, invoke, token_for):
+    answer = invoke("MetricsFunction", "metrics_dashboard", token=token_for("readonly"))
+    assert answer.status == 200
+    raw = raw_kpis(dt.datetime.fromisoformat(answer.body["window"]["to"]) - dt.timedelta(minutes=1))
+    for key in ("mentions_24h", "avg_sentiment", "negative_share", "top_source", "top_topic"):
+        assert answer.body[key] == json.loads(json.dumps(raw[key])), key
+
+
+def test_kpi_refresh_stores_the_kpis_for_the_dashboard(seeded, lambda_runtime, invoke, token_for):
+    from tests.conftest import load_event
+
+    refreshed = lambda_runtime.invoke("KpiRefreshFunction", load_event("scheduled_event"))
+    cached = invoke("MetricsFunction", "metrics_dashboard", token=token_for("readonly"))
+    assert cached.body["computed_at"] == refreshed["computed_at"]
