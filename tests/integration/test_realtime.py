@@ -138,3 +138,26 @@ def test_redis_down_refuses_new_sockets_and_broadcast_degrades(ws, token_for, mo
     _reset_containers()
     assert ws("realtime_connect", token=token)["statusCode"] == 503
     assert broadcast("system:data-mode-change", {"mode": "LIVE"}) == 0
+
+
+
+def test_connect_with_an_api_key_in_the_query_string(services, lambda_runtime, make_user):
+    # GIVEN an API key of a manager (browsers cannot send headers on a WebSocket, so it comes as ?api_key=)
+    from warroom.admin.api_keys import create_api_key
+    from warroom.core.security import decode_access_token, issue_access_token
+
+    creator = decode_access_token(issue_access_token(make_user("manager"), "manager"))
+    key = create_api_key("dashboard wall", "readonly", None, creator, {"user_id": creator.user_id}).key
+
+    def connect(api_key: str) -> dict:
+        event = load_event("realtime_connect")
+        event["queryStringParameters"] = {"api_key": api_key}
+        event["multiValueQueryStringParameters"] = {"api_key": [api_key]}
+        return lambda_runtime.invoke(REALTIME, event)
+
+    # WHEN it connects, and so does a made-up key
+    accepted, refused = connect(key), connect("wr_" + "x" * 40)
+    # THEN the real key opens a connection with the key's role, the made-up one does not
+    assert accepted["statusCode"] == 200
+    assert connections.get("L0SM9cOFvHcCIhw=").role == "readonly"
+    assert refused["statusCode"] == 401

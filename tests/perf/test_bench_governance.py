@@ -126,3 +126,73 @@ def test_verify_vs_plain_scan(runtime, services, make_user):
     print(f"  plain scan of the same rows:          {min(scan_s) * 1000:.0f} ms")
     print(f"  ratio verify / scan:                  {ratio:.1f}x")
     assert ratio > 0
+
+
+def test_protected_read_throughput_vs_unauthenticated(services, make_user, monkeypatch):
+    """Requests per second on one read, as public, with a bearer token and with an API key (each with its quota)."""
+    from localcloud.gateway import build_proxy_event
+    from localcloud.template import ApiRoute
+    from warroom.admin.api_keys import create_api_key
+    from warroom.core.http import WarRoomApp
+    from warroom.core.security import decode_access_token, issue_access_token
+    from warroom.system.data_mode import get_data_mode
+
+    # The same view behind the two kinds of route, so only authentication and quotas differ.
+    probe = WarRoomApp("bench")
+    probe.endpoint("GET", "/bench/public", role=None)(lambda: {"mode": get_data_mode()})
+    probe.endpoint("GET", "/bench/protected", role="readonly")(lambda: {"mode": get_data_mode()})
+    monkeypatch.setenv("WARROOM_API_KEY_RATE_LIMIT_PER_HOUR", "1000000")
+    from warroom.core.config import reset_settings
+
+    reset_settings()
+    admin_id = make_user("admin")
+    token = issue_access_token(admin_id, "admin")
+    key = create_api_key("bench", "readonly", None, decode_access_token(token), {"user_id": admin_id}).key
+
+    def event(path: str, headers: list[tuple[str, str]]) -> dict:
+        return build_proxy_event("GET", path, b"", headers, b"", ApiRoute("Bench", "GET", path), {}, "127.0.0.1", "x")
+
+    cases = {
+        "public": event("/bench/public", []),
+        "bearer": event("/bench/protected", [("authorization", f"Bearer {token}")]),
+        "api key": event("/bench/protected", [("x-api-key", key)]),
+    }
+    rates = {}
+    for name, request in cases.items():
+        for _ in range(50):
+            assert probe(request, None)["statusCode"] == 200
+        started = time.perf_counter()
+        for _ in range(REQUESTS * 3):
+            probe(request, None)
+        rates[name] = REQUESTS * 3 / (time.perf_counter() - started)
+    print(f"\nrequests/s on one read (handler called directly, {REQUESTS * 3} each):")
+    for name, rate in rates.items():
+        print(f"  {name:<8} {rate:8,.0f}/s  ratio to public {rate / rates['public']:.2f}")
+    assert all(rate > 0 for rate in rates.values())
+
+
+def test_login_throughput_vs_bcrypt(runtime, make_user, db):
+    """Logins per second through the auth function vs. the bcrypt verification each of them pays for."""
+    from warroom.auth.passwords import hash_password, verify_password
+
+    password = "correct horse battery staple 2026"
+    hashed = hash_password(password)
+    user_id = make_user("user", email="bench-login@example.org")
+    db.execute("UPDATE users SET password_hash = %s WHERE id = %s", (hashed, user_id))
+    login = _with_headers(load_event("auth_login"), authorization=None)
+    login["body"] = json.dumps({"email": "bench-login@example.org", "password": password})
+    rounds = 12
+    assert runtime.invoke("AuthFunction", login)["statusCode"] == 200
+    started = time.perf_counter()
+    for _ in range(rounds):
+        runtime.invoke("AuthFunction", login)
+    login_rate = rounds / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        verify_password(password, hashed)
+    bcrypt_rate = rounds / (time.perf_counter() - started)
+    print(
+        f"\nlogin throughput (one thread): {login_rate:.2f}/s; bcrypt verify alone {bcrypt_rate:.2f}/s; "
+        f"ratio {login_rate / bcrypt_rate:.2f}"
+    )
+    assert login_rate > 0

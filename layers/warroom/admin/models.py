@@ -14,14 +14,13 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
-from warroom.auth.models import UserOut
+from warroom.auth.models import Email, UserOut
 from warroom.core.pagination import PageQuery
 from warroom.core.security import Role
 
@@ -41,7 +40,7 @@ class UserListQuery(PageQuery):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(max_length=255)
+    email: Email
     # Bounded here; the password policy then applies its 12-character / 72-byte / zxcvbn rules.
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     role: Role

@@ -47,6 +47,7 @@ from warroom.core.quotas import enforce_quota
 from warroom.core.security import Principal, Role, authenticate, require
 
 JSON_CONTENT_TYPE = "application/json"
+EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Location"
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -249,6 +250,8 @@ class WarRoomApp(Chalice):
         response.headers.update(quota_headers)
         response.headers["X-Request-Id"] = request_id
         response.headers.setdefault("Access-Control-Allow-Origin", get_settings().cors_allow_origin)
+        # Without this a browser hides these headers from the dashboard's JavaScript.
+        response.headers.setdefault("Access-Control-Expose-Headers", EXPOSED_HEADERS)
         duration_ms = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={duration_ms:.1f}"
         record_request(

@@ -45,12 +45,14 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def on_connect(event: dict[str, Any]) -> dict[str, Any]:
-    """Open the connection only for a valid access token (``?token=``); 401 otherwise."""
+    """Open the connection only for a valid access token (``?token=``) or API key (``?api_key=`` or the
+    ``X-API-Key`` header; browsers cannot set headers on a WebSocket); 401 otherwise."""
     query = event.get("queryStringParameters") or {}
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    token = query.get("token")
-    if token:
-        headers["authorization"] = f"Bearer {token}"
+    if query.get("token"):
+        headers["authorization"] = f"Bearer {query['token']}"
+    if query.get("api_key"):
+        headers["x-api-key"] = query["api_key"]
     try:
         principal = authenticate(headers)
     except WarRoomError as error:
