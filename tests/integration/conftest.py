@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, load_event
+from localcloud import services as local_services
+from tests.conftest import PROJECT_ROOT, _reset_containers, load_event
+from warroom.core.migrate import apply_migrations
 
 
 @dataclass
@@ -89,3 +93,30 @@ def invoke(services, lambda_runtime):
         return Answer(result["statusCode"], headers_out, parsed, result)
 
     return call
+
+
+@pytest.fixture
+def own_postgres(services, tmp_path: Path) -> Iterator[local_services.ManagedService]:
+    """A PostgreSQL of this test's own (migrated), which the test may stop; the functions point at it."""
+    server = local_services.start_postgres(tmp_path / "pgdata")
+    apply_migrations(server.url)
+    previous = os.environ["DATABASE_URL"]
+    os.environ["DATABASE_URL"] = server.url
+    _reset_containers()
+    yield server
+    os.environ["DATABASE_URL"] = previous
+    _reset_containers()
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(services, tmp_path: Path) -> Iterator[local_services.ManagedService]:
+    """A Redis of this test's own, which the test may stop; the functions point at it."""
+    server = local_services.start_redis(tmp_path / "redis")
+    previous = os.environ["REDIS_URL"]
+    os.environ["REDIS_URL"] = server.url
+    _reset_containers()
+    yield server
+    os.environ["REDIS_URL"] = previous
+    _reset_containers()
+    server.stop()

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from localcloud import services as local_services
 from warroom.core.config import reset_settings
 from warroom.core.security import issue_access_token
 
@@ -43,21 +39,6 @@ def key_limit(monkeypatch: pytest.MonkeyPatch):
     yield set_limit
     monkeypatch.delenv("WARROOM_API_KEY_RATE_LIMIT_PER_HOUR", raising=False)
     reset_settings()
-
-
-@pytest.fixture
-def own_redis(services, tmp_path: Path) -> Iterator[local_services.ManagedService]:
-    """A Redis of this test's own, which the test may stop; the functions point at it."""
-    from tests.conftest import _reset_containers
-
-    server = local_services.start_redis(tmp_path / "redis")
-    previous = os.environ["REDIS_URL"]
-    os.environ["REDIS_URL"] = server.url
-    _reset_containers()
-    yield server
-    os.environ["REDIS_URL"] = previous
-    _reset_containers()
-    server.stop()
 
 
 def _rate(answer) -> tuple[int, int, int]:

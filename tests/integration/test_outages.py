@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from localcloud import services as local_services
-from warroom.core.migrate import apply_migrations
 
 SYSTEM = "SystemFunction"
-
-
-@pytest.fixture
-def own_postgres(services, tmp_path: Path) -> Iterator[local_services.ManagedService]:
-    """A PostgreSQL of this test's own (migrated), which the test may stop; the functions point at it."""
-    from tests.conftest import _reset_containers
-
-    server = local_services.start_postgres(tmp_path / "pgdata")
-    apply_migrations(server.url)
-    previous = os.environ["DATABASE_URL"]
-    os.environ["DATABASE_URL"] = server.url
-    _reset_containers()
-    yield server
-    os.environ["DATABASE_URL"] = previous
-    _reset_containers()
-    server.stop()
-
-
-@pytest.fixture
-def own_redis(services, tmp_path: Path) -> Iterator[local_services.ManagedService]:
-    from tests.conftest import _reset_containers
-
-    server = local_services.start_redis(tmp_path / "redis")
-    previous = os.environ["REDIS_URL"]
-    os.environ["REDIS_URL"] = server.url
-    _reset_containers()
-    yield server
-    os.environ["REDIS_URL"] = previous
-    _reset_containers()
-    server.stop()
 
 
 def test_postgres_down_health_is_503_and_says_why(invoke, own_postgres):
