@@ -247,3 +247,142 @@ def test_kpi_refresh_stores_the_kpis_for_the_dashboard(seeded, lambda_runtime, i
     refreshed = lambda_runtime.invoke("KpiRefreshFunction", load_event("scheduled_event"))
     cached = invoke("MetricsFunction", "metrics_dashboard", token=token_for("readonly"))
     assert cached.body["computed_at"] == refreshed["computed_at"]
+
+
+@pytest.fixture
+def live_mode(services, db, monkeypatch):
+    """LIVE data mode (v1) with the connector pointed at a local fake Mentionlytics; ``configure(token)``."""
+    from tests.fake_mentionlytics import FakeMentionlytics
+    from warroom.core.config import reset_settings
+    from warroom.system.data_mode import forget_local_copy
+
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES ('data_mode', '\"LIVE\"'), ('mentionlytics_api_version', '\"v1\"')"
+    )
+    with FakeMentionlytics() as fake:
+        monkeypatch.setenv("WARROOM_MENTIONLYTICS_BASE_URL", fake.base_url)
+        forget_local_copy()
+
+        def configure(token: str | None) -> None:
+            if token is None:
+                monkeypatch.delenv("MENTIONLYTICS_API_TOKEN", raising=False)
+            else:
+                monkeypatch.setenv("MENTIONLYTICS_API_TOKEN", token)
+            reset_settings()
+
+        configure.fake = fake  # type: ignore[attr-defined]
+        yield configure
+    forget_local_copy()
+    reset_settings()
+
+
+def _mentionlytics_health(invoke) -> tuple[int, dict]:
+    answer = invoke("SystemFunction", "system_health")
+    return answer.status, answer.body
+
+
+def test_health_reports_the_live_source_down_after_a_failed_sync_and_up_after_a_good_one(
+    live_mode, invoke, token_for, services
+):
+    import redis
+
+    manager = token_for("manager")
+    # GIVEN LIVE mode with a token, and health answered (and cached) before any sync
+    live_mode("wrong-token")
+    status, before = _mentionlytics_health(invoke)
+    assert status == 200 and before["status"] == "ok"
+    assert before["dependencies"]["mentionlytics"]["status"] == "up"
+
+    # WHEN a sync fails because Mentionlytics rejects the token
+    failed = invoke("MentionsFunction", "mentions_sync", token=manager)
+    assert failed.status == 503, failed.body
+
+    # THEN the cause and time are recorded, and health says at once (no stale cached "ok") the source is down
+    recorded = json.loads(redis.Redis.from_url(services.redis_url).get("source:mentionlytics:status"))
+    assert recorded["status"] == "down" and recorded["cause"] == "token_rejected" and recorded["at"]
+    status, after = _mentionlytics_health(invoke)
+    assert status == 200 and after["status"] == "degraded"  # stored data are still served
+    source = after["dependencies"]["mentionlytics"]
+    assert source["status"] == "down" and source["error"] == "token_rejected"
+    assert dt.datetime.fromisoformat(source["checked_at"]) == dt.datetime.fromisoformat(recorded["at"])
+
+    # WHEN the token is fixed and a sync succeeds THEN health reports the source up again
+    live_mode(live_mode.fake.v1_token)
+    assert invoke("MentionsFunction", "mentions_sync", token=manager).status == 200
+    status, healed = _mentionlytics_health(invoke)
+    assert healed["status"] == "ok" and healed["dependencies"]["mentionlytics"]["status"] == "up"
+
+    # WHEN the token is gone THEN the source is not configured (and MOCK mode has no such dependency)
+    live_mode(None)
+    services_redis = redis.Redis.from_url(services.redis_url)
+    services_redis.delete("system:health")
+    _, unconfigured = _mentionlytics_health(invoke)
+    assert unconfigured["dependencies"]["mentionlytics"]["status"] == "not_configured"
+    assert (
+        invoke("SystemFunction", "system_put_data_mode", token=token_for("admin"), body={"mode": "MOCK"}).status == 200
+    )
+    services_redis.delete("system:health")
+    _, mock = _mentionlytics_health(invoke)
+    assert "mentionlytics" not in mock["dependencies"]
+
+
+def test_aggregates_are_cached_for_five_minutes_and_an_ingest_invalidates_them(seeded, invoke, token_for, db, services):
+    import redis
+
+    token = token_for("readonly")
+    client = redis.Redis.from_url(services.redis_url)
+    total = db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"]
+    # GIVEN the sentiment series answered once: cached under the seed's 5-minute TTL
+    first = invoke(MENTIONS, "mentions_sentiment", token=token)
+    assert sum(p["mentions"] for p in first.body["series"]) == total
+    keys = list(client.scan_iter("cache:mentionlytics:agg:*"))
+    assert keys and all(0 < client.ttl(key) <= 300 for key in keys)
+    # ... and really served from the cache: a change behind its back (not an ingest) is not seen
+    db.execute("UPDATE mention_rollups_hour SET mentions = mentions + 1000 WHERE dimension = 'all'")
+    db.execute("UPDATE mention_rollups_minute SET mentions = mentions + 1000 WHERE dimension = 'all'")
+    assert invoke(MENTIONS, "mentions_sentiment", token=token).body == first.body
+    db.execute("UPDATE mention_rollups_hour SET mentions = mentions - 1000 WHERE dimension = 'all'")
+    db.execute("UPDATE mention_rollups_minute SET mentions = mentions - 1000 WHERE dimension = 'all'")
+
+    # WHEN new mentions are ingested
+    now = dt.datetime.now(dt.UTC)
+    fresh = MockSource(seed=99, mean_per_minute=5, page_size=100_000).fetch(now - dt.timedelta(hours=1), now, None)
+    added = ingest_mentions(fresh.mentions, stream=False).inserted
+    assert added > 0
+
+    # THEN the next answer is recomputed and counts them
+    after = invoke(MENTIONS, "mentions_sentiment", token=token)
+    assert sum(p["mentions"] for p in after.body["series"]) == total + added
+    geo = invoke(MENTIONS, "mentions_geo", token=token)
+    assert sum(c["mentions"] for c in geo.body["countries"]) == total + added
+
+
+def test_mention_routes_answer_from_postgresql_when_redis_is_down(seeded, own_redis, invoke, token_for, db):
+    from warroom.system import data_mode
+
+    token = token_for("readonly")
+    total = db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"]
+    # GIVEN Redis stops (the caches, the generation counter and the stream gate are gone)
+    own_redis.stop()
+    data_mode.forget_local_copy()
+    # WHEN the dashboard reads every mention route, and a manager syncs
+    listed = invoke(MENTIONS, "mentions_list", token=token, query={"limit": ["200"], "q": ["Alvarez"]})
+    one = invoke(MENTIONS, "mentions_get", token=token, path_parameters={"mention_id": str(seeded)})
+    sentiment = invoke(MENTIONS, "mentions_sentiment", token=token)
+    geo = invoke(MENTIONS, "mentions_geo", token=token)
+    influencers = invoke(MENTIONS, "mentions_influencers", token=token)
+    trending = invoke(MENTIONS, "mentions_trending", token=token)
+    dashboard = invoke("MetricsFunction", "metrics_dashboard", token=token)
+    raw = raw_kpis(dt.datetime.fromisoformat(dashboard.body["window"]["to"]) - dt.timedelta(minutes=1))
+    synced = invoke(MENTIONS, "mentions_sync", token=token_for("manager"))
+    # THEN each answers 200 from PostgreSQL with the stored data
+    for answer in (listed, one, sentiment, geo, influencers, trending, dashboard, synced):
+        assert answer.status == 200, answer.body
+    assert listed.body["items"] and one.body["id"] == str(seeded)
+    assert sum(p["mentions"] for p in sentiment.body["series"]) == total
+    assert sum(c["mentions"] for c in geo.body["countries"]) == total
+    assert dashboard.body["mentions_24h"] == raw["mentions_24h"] > 0
+    assert (
+        synced.body["provider"] == "mock"
+        and synced.body["fetched"] == synced.body["inserted"] + synced.body["duplicates"]
+    )

@@ -140,7 +140,6 @@ def test_redis_down_refuses_new_sockets_and_broadcast_degrades(ws, token_for, mo
     assert broadcast("system:data-mode-change", {"mode": "LIVE"}) == 0
 
 
-
 def test_connect_with_an_api_key_in_the_query_string(services, lambda_runtime, make_user):
     # GIVEN an API key of a manager (browsers cannot send headers on a WebSocket, so it comes as ?api_key=)
     from warroom.admin.api_keys import create_api_key

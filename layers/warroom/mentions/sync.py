@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from warroom.core.db import connection
 from warroom.mentions.ingest import ingest_mentions
 from warroom.mentions.sources import MentionSource, SourceUnavailable, source_for_mode
+from warroom.mentions.status import record_source_status
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ def sync_mentions(
     """Fetch what is new since the cursor (at most ``max_pages`` pages) and ingest it, page by page.
 
     Raises :class:`SourceUnavailable` (a 503 naming the cause) when the source cannot be used; what was
-    ingested before the failure stays, and so does the cursor that points just past it.
+    ingested before the failure stays, and so does the cursor that points just past it. Either way the
+    outcome is recorded for ``/health`` (:mod:`warroom.mentions.status`).
     """
     if source is None:
         from warroom.system.data_mode import get_data_mode
@@ -98,6 +100,7 @@ def sync_mentions(
             cursor = {"since": window_start.isoformat(), "until": window_end.isoformat(), "page_cursor": page_cursor}
             save_cursor(source.provider, project, cursor)
     except SourceUnavailable as error:
+        record_source_status(source.provider, cause=error.cause, message=error.message)
         logger.error(
             "mention sync from %s failed (%s): %s; %d page(s) ingested before it",
             source.provider,
@@ -106,6 +109,7 @@ def sync_mentions(
             totals["pages"],
         )
         raise
+    record_source_status(source.provider)
     totals["cursor"] = read_cursor(source.provider, project)
     logger.info("mention sync %s", totals)
     return totals

@@ -7,7 +7,9 @@ Example
 'up'
 
 PostgreSQL is the system of record: without it the answer is ``down`` and 503. Redis and the AWS
-services are optional for serving requests: without them it is ``degraded`` and still 200. Only
+services are optional for serving requests: without them it is ``degraded`` and still 200. In LIVE mode
+the Mentionlytics source is a dependency too, as its last sync left it (``down`` with the cause after a
+failed sync: stored data are still served, so ``degraded``; ``not_configured`` without a token). Only
 healthy answers are cached, so an outage is reported at once and a recovery within 30 s.
 """
 
@@ -63,6 +65,18 @@ def _rate_limiter(redis: DependencyHealth) -> DependencyHealth:
     return DependencyHealth(status=redis.status, error=redis.error, mode="local")
 
 
+def _check_mentionlytics() -> DependencyHealth:
+    """The live source, from its last sync (LIVE mode only): ``down`` with the cause after a failed sync."""
+    if get_settings().mentionlytics_api_token is None:
+        return DependencyHealth(status="not_configured", error="token_missing")
+    from warroom.mentions.status import source_status
+
+    last = source_status("mentionlytics")
+    if last is None:
+        return DependencyHealth(status="up", mode="no sync recorded yet")
+    return DependencyHealth(status=last["status"], error=last.get("cause"), checked_at=last["at"])
+
+
 def check_health() -> tuple[HealthOut, int]:
     """The health document and its HTTP status (200 unless PostgreSQL is down)."""
     cached = cache.get_json("health")
@@ -74,6 +88,9 @@ def check_health() -> tuple[HealthOut, int]:
         "aws": _check_aws(),
     }
     dependencies["rate_limiter"] = _rate_limiter(dependencies["redis"])
+    data_mode = _data_mode_or_default()
+    if data_mode == "LIVE":
+        dependencies["mentionlytics"] = _check_mentionlytics()
     if dependencies["postgres"].status != "up":
         status = "down"
     elif any(d.status == "down" for d in dependencies.values()):
@@ -82,7 +99,7 @@ def check_health() -> tuple[HealthOut, int]:
         status = "ok"
     health = HealthOut(
         status=status,
-        data_mode=_data_mode_or_default(),
+        data_mode=data_mode,
         timestamp=dt.datetime.now(dt.UTC),
         version=warroom.__version__,
         dependencies=dependencies,

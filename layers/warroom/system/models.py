@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from warroom.core.config import DataMode
 
@@ -43,6 +43,15 @@ class DependencyHealth(BaseModel):
     latency_ms: float | None = None
     error: str | None = None
     mode: str | None = Field(None, description="How it works right now, when that can change (e.g. the rate limiter).")
+    checked_at: dt.datetime | None = Field(None, description="When the status was observed (a source: its last sync).")
+
+    @model_serializer(mode="wrap")
+    def _omit_unobserved(self, handler):  # no return annotation: the JSON schema stays that of the fields
+        """``checked_at`` only where a status was observed earlier (a source's last sync), not on live probes."""
+        data = handler(self)
+        if data.get("checked_at") is None:
+            data.pop("checked_at", None)
+        return data
 
 
 class HealthOut(BaseModel):
