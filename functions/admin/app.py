@@ -15,6 +15,8 @@ from warroom.admin.models import (
 from warroom.auth.models import UserOut
 from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.pagination import PageQuery
+from warroom.crisis.models import SimulateBody, SimulateOut
+from warroom.crisis.simulate import simulate as simulate_scenario
 
 app = WarRoomApp("admin")
 
@@ -82,3 +84,14 @@ def create_api_key(body: ApiKeyCreate, ctx: RequestContext) -> ApiKeyCreated:
 def revoke_api_key(key_id: str, ctx: RequestContext) -> None:
     """Revoke an API key (audited): refused at once here, everywhere within 30 seconds."""
     api_keys.revoke_api_key(key_id, ctx.actor())
+
+
+@app.endpoint("POST", "/api/v1/admin/simulate", role="admin", body=SimulateBody, response=SimulateOut, errors=(409,))
+def simulate(body: SimulateBody) -> dict:
+    """MOCK only (409 in LIVE): push a scenario (`crisis`, `viral-positive`, `slow-burn`) through the real pipeline.
+
+    The burst is ingested like any sync (mention stream, rollups) and crisis detection runs on it, so
+    `crisis:detected` reaches the dashboards within seconds for `crisis` and `slow-burn`, never for
+    `viral-positive`. Answers what was ingested and which alerts it opened or updated.
+    """
+    return simulate_scenario(body.scenario, body.topic)

@@ -7,6 +7,7 @@ role. The decisions (lockout, MFA flow, deactivated accounts, ...) are in the ``
 
 from __future__ import annotations
 
+from warroom import notifications
 from warroom.auth import account, login, mfa, permissions, sessions
 from warroom.auth.models import (
     AcceptedOut,
@@ -17,6 +18,8 @@ from warroom.auth.models import (
     MfaSetupOut,
     MfaStatusOut,
     MfaVerifyBody,
+    NotificationsOut,
+    NotificationsUpdate,
     PasswordChangeBody,
     PasswordConfirmBody,
     PasswordForgotBody,
@@ -82,6 +85,21 @@ def get_me(ctx: RequestContext) -> UserOut:
 def patch_me(body: ProfileUpdate, ctx: RequestContext) -> UserOut:
     """Change your name (the email cannot be changed here)."""
     return account.update_me(ctx.principal, body.full_name)
+
+
+@app.endpoint("GET", f"{PREFIX}/me/notifications", role="readonly", response=NotificationsOut)
+def get_notifications(ctx: RequestContext) -> dict:
+    """Which emails you get: `alerts` (crisis alerts; managers and admins) and `daily_brief` (the 06:00 brief)."""
+    return notifications.subscriptions_of(ctx.principal.user_id)
+
+
+@app.endpoint("PUT", f"{PREFIX}/me/notifications", role="readonly", body=NotificationsUpdate, response=NotificationsOut)
+def put_notifications(body: NotificationsUpdate, ctx: RequestContext) -> dict:
+    """Subscribe to or leave `alerts` / `daily_brief` emails (fields left out stay as they are; audited).
+
+    Alert emails only reach managers and admins, and only verified addresses get any email.
+    """
+    return notifications.set_subscriptions(ctx.principal.user_id, body.model_dump(), ctx.actor())
 
 
 @app.endpoint("POST", f"{PREFIX}/password/change", role="readonly", body=PasswordChangeBody, status_code=204)

@@ -171,6 +171,7 @@ def test_openapi_documents_every_auth_route(invoke):
     auth_operations = {
         (method.upper(), path) for path, item in paths.items() if path.startswith("/api/v1/auth/") for method in item
     }
-    assert len(auth_operations) == 19
+    assert len(auth_operations) == 21  # 19 of identity + the two notification preferences
+    assert {("GET", "/api/v1/auth/me/notifications"), ("PUT", "/api/v1/auth/me/notifications")} <= auth_operations
     assert "x-required-role" not in paths["/api/v1/auth/login"]["post"]
     assert paths["/api/v1/auth/me"]["get"]["x-required-role"] == "readonly"

@@ -71,6 +71,16 @@ class ProfileUpdate(Body):
     full_name: FullName
 
 
+class NotificationsOut(BaseModel):
+    alerts: bool = Field(description="Crisis alert emails (managers and admins; severity >= the setting).")
+    daily_brief: bool = Field(description="The daily intelligence brief by email.")
+
+
+class NotificationsUpdate(Body):
+    alerts: bool | None = None
+    daily_brief: bool | None = None
+
+
 class PasswordChangeBody(Body):
     current_password: Password
     new_password: NewPassword

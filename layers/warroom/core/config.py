@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     mentionlytics_base_url: str = Field("https://app.mentionlytics.com/api/", alias="WARROOM_MENTIONLYTICS_BASE_URL")
     mentionlytics_project: str = Field("default", alias="WARROOM_MENTIONLYTICS_PROJECT")
 
+    # OpenAI (warroom.intelligence): the model is configuration, never hard-coded; the base URL points the
+    # official SDK at a local fake in tests and `warroom dev`.
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="WARROOM_OPENAI_BASE_URL")
+    openai_model: str = Field("gpt-4o-mini", alias="WARROOM_OPENAI_MODEL")
+    openai_timeout_s: float = Field(20.0, gt=0, alias="WARROOM_OPENAI_TIMEOUT_S")
+    openai_max_retries: int = Field(2, ge=0, alias="WARROOM_OPENAI_MAX_RETRIES")
+
     cors_allow_origin: str = Field("*", alias="WARROOM_CORS_ALLOW_ORIGIN")
     max_body_bytes: int = Field(1_048_576, alias="WARROOM_MAX_BODY_BYTES")
     # Per-request timings are written in batches, never on the request's own path.

@@ -286,7 +286,10 @@ class WarRoomApp(Chalice):
         except (ValueError, UnicodeDecodeError) as error:
             raise BadRequest("The request body is not valid JSON.") from error
         if data is None:
-            raise BadRequest("The request needs a JSON body.")
+            # A body whose every field is optional may be left out (POST /alerts/{id}/acknowledge).
+            if any(field.is_required() for field in model.model_fields.values()):
+                raise BadRequest("The request needs a JSON body.")
+            data = {}
         try:
             return model.model_validate(data)
         except ValidationError as error:

@@ -223,12 +223,19 @@ def stream_mentions(mentions: list[dict[str, Any]]) -> int:
     return broadcast(STREAM_EVENT, mentions[:STREAM_MAX_MENTIONS])
 
 
-def after_ingest(window_start: dt.datetime | None, window_end: dt.datetime | None) -> tuple[Any, Any]:
-    """Hand the window of newly ingested mentions to crisis detection.
+def after_ingest(window_start: dt.datetime | None, window_end: dt.datetime | None) -> Any:
+    """Hand the window of newly ingested mentions to crisis detection (the one hand-off point).
 
-    This is the one hand-off point between ingest and crisis detection (its own issue): detection will
-    run here on every ingest as well as on its 5-minute schedule, so an alert can reach the dashboard
-    within seconds of the mentions that cause it. Until detection exists it does nothing but return the
-    window it was given -- it does not pretend to detect anything.
+    Detection runs here on every ingest as well as on its 5-minute schedule, so an alert reaches the
+    dashboards seconds after the mentions that cause it. A failing detection is logged and never fails
+    the ingest: the mentions are stored, and the schedule looks again within 5 minutes.
     """
-    return window_start, window_end
+    if window_start is None:
+        return None
+    from warroom.crisis.detection import detect_crises
+
+    try:
+        return detect_crises(window_start=window_start, trigger="ingest")
+    except Exception:  # logged; the 5-minute scan is the safety net
+        logger.exception("crisis detection after ingest failed for the window %s .. %s", window_start, window_end)
+        return None

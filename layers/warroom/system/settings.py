@@ -143,4 +143,5 @@ def write_setting(key: str, value: Any, actor: dict[str, Any]) -> tuple[SettingO
 
 
 # Domains register their settings in their own module; loading them here makes every function know every key.
+from warroom.crisis import settings as _crisis_settings  # noqa: E402, F401
 from warroom.mentions import settings as _mention_settings  # noqa: E402, F401

@@ -289,8 +289,32 @@ class MockSource:
         topic_weights = [w * _news_cycle(self.seed, t, start) for t, w in zip(TOPICS, TOPIC_WEIGHTS, strict=True)]
         return [self._mention(rng, start, epoch, n, topic_weights) for n in range(count)]
 
+    def scripted(
+        self, label: str, times: list[dt.datetime], topic: str, mix: list[tuple[str, float]]
+    ) -> list[MentionIn]:
+        """Mentions of one topic published at ``times`` with a given sentiment mix (the crisis simulator's).
+
+        External ids are ``sim-<label>-<n>``: a new label is a new burst, the same label replays nothing.
+        """
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}")
+        rng = random.Random(f"{self.seed}:{label}")  # noqa: S311
+        weights = [1.0 if name == topic else 0.0 for name in TOPICS]
+        mentions = []
+        for n, moment in enumerate(times):
+            mention = self._mention(rng, moment, int(moment.timestamp()), n, weights, mix=mix)
+            update = {"external_id": f"sim-{label}-{n}", "published_at": moment, "metadata": {"simulated": label}}
+            mentions.append(mention.model_copy(update=update))
+        return mentions
+
     def _mention(
-        self, rng: random.Random, start: dt.datetime, epoch: int, n: int, topic_weights: list[float]
+        self,
+        rng: random.Random,
+        start: dt.datetime,
+        epoch: int,
+        n: int,
+        topic_weights: list[float],
+        mix: list[tuple[str, float]] | None = None,
     ) -> MentionIn:
         channel = _pick(rng, list(CHANNELS.items()))
         author = rng.choice(_outlets(self.seed)) if channel == "news" else rng.choice(_authors(self.seed))
@@ -299,7 +323,7 @@ class MockSource:
         topic_names = list(dict.fromkeys(topic_names))
         phrase, keywords = TOPICS[topic_names[0]]
         keyword = rng.choice(keywords)
-        mood = _pick(rng, SENTIMENT_MIX)
+        mood = _pick(rng, mix or SENTIMENT_MIX)
         low, high = SCORE_RANGES[mood]
         content = rng.choice(TEMPLATES[mood]).format(
             candidate=CANDIDATE,

@@ -1,0 +1,231 @@
+"""The Alert Center: alerts (``crisis_events`` rows) listed, opened, created by hand, acknowledged, resolved.
+
+Example
+-------
+>>> page = list_alerts(AlertListQuery(status="active"))
+>>> acknowledge_alert(alert_id, note="on it", actor=ctx.actor())
+>>> resolve_alert(alert_id, note=None, actor=ctx.actor())
+
+Status moves only ``active -> acknowledged -> resolved`` or ``active -> resolved``; anything else is a
+409 that changes nothing (the row is locked, so two people resolving at once get one 200 and one 409).
+Every change records who and when in ``crisis_event_changes`` (the timeline), in the audit trail, and
+is broadcast after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from warroom.audit import record_audit, set_actor
+from warroom.core.db import connection
+from warroom.core.errors import BadRequest, Conflict, NotFound
+from warroom.core.pagination import decode_cursor, page_of
+from warroom.crisis import notify
+from warroom.crisis.detection import crisis_settings
+from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, TimelineEntry
+from warroom.mentions.queries import MENTION_SELECT, mention_out
+
+SAMPLE_SIZE = 10
+_ALERT_SELECT = """
+SELECT c.id, c.kind, c.status, c.severity, c.title, c.subject_dimension, c.subject_value, c.detected_at,
+       c.updated_at, c.last_evidence_at, c.acknowledged_at, c.acknowledged_by, c.resolved_at, c.resolved_by,
+       c.created_by, c.metadata,
+       (SELECT count(*) FROM mentions AS m WHERE m.crisis_event_id = c.id) AS linked_mentions
+FROM crisis_events AS c"""
+# Allowed moves: from -> to.
+TRANSITIONS = {("active", "acknowledged"), ("active", "resolved"), ("acknowledged", "resolved")}
+
+
+def alert_out(row: dict[str, Any]) -> AlertOut:
+    subject = None
+    if row["subject_dimension"]:
+        subject = {"dimension": row["subject_dimension"], "value": row["subject_value"]}
+    return AlertOut(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        severity=row["severity"],
+        title=row["title"] or "Crisis",
+        subject=subject,
+        detected_at=row["detected_at"],
+        updated_at=row["updated_at"],
+        last_evidence_at=row["last_evidence_at"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        created_by=row["created_by"],
+        linked_mentions=row["linked_mentions"],
+        trigger=row["metadata"] or {},
+    )
+
+
+def _uuid_or_404(alert_id: str) -> str:
+    try:
+        return str(uuid.UUID(alert_id))
+    except ValueError as error:
+        raise NotFound(f"There is no alert '{alert_id}'.") from error
+
+
+def load_alert(alert_id: str, conn: psycopg.Connection | None = None) -> AlertOut | None:
+    """One alert, or None."""
+    if conn is None:
+        with connection() as own:
+            return load_alert(alert_id, own)
+    row = conn.execute(f"{_ALERT_SELECT} WHERE c.id = %s", (alert_id,)).fetchone()
+    return alert_out(row) if row else None
+
+
+def list_alerts(query: AlertListQuery) -> dict[str, Any]:
+    """Alerts newest first, filtered by status, severity range and detection time."""
+    after = decode_cursor(query.cursor)
+    conditions, params = [], []
+    if query.status:
+        conditions.append("c.status = %s")
+        params.append(query.status)
+    if query.severity_min is not None:
+        conditions.append("c.severity >= %s")
+        params.append(query.severity_min)
+    if query.severity_max is not None:
+        conditions.append("c.severity <= %s")
+        params.append(query.severity_max)
+    if query.from_ is not None:
+        conditions.append("c.detected_at >= %s")
+        params.append(query.from_)
+    if query.to is not None:
+        conditions.append("c.detected_at < %s")
+        params.append(query.to)
+    if after:
+        try:
+            position = (dt.datetime.fromisoformat(after["t"]), str(uuid.UUID(after["id"])))
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadRequest("The cursor is not valid; use next_cursor from a previous page.") from error
+        conditions.append("(c.detected_at, c.id) < (%s, %s::uuid)")
+        params += list(position)
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    with connection() as conn:
+        rows = conn.execute(
+            f"{_ALERT_SELECT}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT %s",
+            (*params, query.limit + 1),
+        ).fetchall()
+    page = page_of(rows, query.limit, cursor_of=lambda r: {"t": r["detected_at"].isoformat(), "id": str(r["id"])})
+    return {"items": [alert_out(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+def alert_detail(alert_id: str) -> AlertDetail:
+    """The alert with its trigger, the timeline of its changes and a sample of its linked mentions."""
+    alert_id = _uuid_or_404(alert_id)
+    with connection() as conn:
+        alert = load_alert(alert_id, conn)
+        if alert is None:
+            raise NotFound(f"There is no alert '{alert_id}'.")
+        timeline = conn.execute(
+            "SELECT change, status, severity, changed_by, changed_at, note FROM crisis_event_changes"
+            " WHERE crisis_event_id = %s ORDER BY changed_at, id",
+            (alert_id,),
+        ).fetchall()
+        samples = list(alert.trigger.get("sample_mention_ids") or [])
+        rows = conn.execute(
+            f"""{MENTION_SELECT} WHERE m.crisis_event_id = %s
+            ORDER BY (m.id::text = ANY(%s)) DESC, m.sentiment_score ASC NULLS LAST, m.published_at DESC
+            LIMIT %s""",
+            (alert_id, samples, SAMPLE_SIZE),
+        ).fetchall()
+    return AlertDetail(
+        **alert.model_dump(),
+        timeline=[TimelineEntry(**row) for row in timeline],
+        sample_mentions=[mention_out(row) for row in rows],
+    )
+
+
+def create_alert(body: AlertCreate, actor: dict[str, Any]) -> AlertOut:
+    """A manual crisis, active at once, linked to the given mentions (which must exist: 404 otherwise)."""
+    ids = [str(i) for i in dict.fromkeys(body.mention_ids)]
+    with connection() as conn:
+        set_actor(conn, actor.get("user_id"))
+        if ids:
+            found = {str(r["id"]) for r in conn.execute("SELECT id FROM mentions WHERE id = ANY(%s::uuid[])", (ids,))}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound("Some mentions do not exist.", details={"mention_ids": missing})
+        metadata = {"rule": "manual", "description": body.description, "sample_mention_ids": ids[:5]}
+        row = conn.execute(
+            """
+            INSERT INTO crisis_events (kind, title, severity, status, metadata, created_by, last_evidence_at)
+            VALUES ('manual', %s, %s, 'active', %s, %s, now()) RETURNING id
+            """,
+            (body.title, body.severity, Jsonb(metadata), actor.get("user_id")),
+        ).fetchone()
+        alert_id = str(row["id"])
+        if ids:
+            conn.execute("UPDATE mentions SET crisis_event_id = %s WHERE id = ANY(%s::uuid[])", (alert_id, ids))
+        conn.execute(
+            "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
+            " VALUES (%s, 'created', 'active', %s, %s, %s)",
+            (alert_id, body.severity, actor.get("user_id"), body.description),
+        )
+        record_audit(
+            conn, "alert.create", "crisis_event", alert_id, {"title": body.title, "severity": body.severity}, actor
+        )
+        settings = crisis_settings(conn)
+    notify.after_changes([("crisis:detected", alert_id, None)], settings["alert_email_min_severity"])
+    alert = load_alert(alert_id)
+    assert alert is not None
+    return alert
+
+
+def _transition(alert_id: str, to: str, note: str | None, actor: dict[str, Any]) -> AlertOut:
+    alert_id = _uuid_or_404(alert_id)
+    user_id = actor.get("user_id")
+    with connection() as conn:
+        set_actor(conn, user_id)
+        row = conn.execute(
+            "SELECT status, severity FROM crisis_events WHERE id = %s FOR UPDATE", (alert_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no alert '{alert_id}'.")
+        if (row["status"], to) not in TRANSITIONS:
+            raise Conflict(
+                f"An alert that is {row['status']} cannot be {to}.",
+                details={"status": row["status"], "allowed": sorted(t for f, t in TRANSITIONS if f == row["status"])},
+            )
+        if to == "acknowledged":
+            conn.execute(
+                "UPDATE crisis_events SET status = 'acknowledged', acknowledged_at = now(), acknowledged_by = %s,"
+                " updated_at = now() WHERE id = %s",
+                (user_id, alert_id),
+            )
+        else:
+            conn.execute(
+                "UPDATE crisis_events SET status = 'resolved', resolved_at = now(), resolved_by = %s,"
+                " updated_at = now() WHERE id = %s",
+                (user_id, alert_id),
+            )
+        conn.execute(
+            "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (alert_id, to, to, row["severity"], user_id, note),
+        )
+        action = "alert.acknowledge" if to == "acknowledged" else "alert.resolve"
+        record_audit(conn, action, "crisis_event", alert_id, {"from": row["status"], "note": note}, actor)
+        settings = crisis_settings(conn)
+    event = "crisis:updated" if to == "acknowledged" else "crisis:resolved"
+    notify.after_changes([(event, alert_id, row["severity"])], settings["alert_email_min_severity"])
+    alert = load_alert(alert_id)
+    assert alert is not None
+    return alert
+
+
+def acknowledge_alert(alert_id: str, note: str | None, actor: dict[str, Any]) -> AlertOut:
+    """``active -> acknowledged`` (409 from any other status)."""
+    return _transition(alert_id, "acknowledged", note, actor)
+
+
+def resolve_alert(alert_id: str, note: str | None, actor: dict[str, Any]) -> AlertOut:
+    """``active | acknowledged -> resolved`` (409 when already resolved)."""
+    return _transition(alert_id, "resolved", note, actor)
