@@ -7,8 +7,9 @@ Example
 
 One run, in one transaction under an advisory lock (two containers never judge the same evidence twice):
 
-1. **Subjects**: on ingest, the subjects (``all``, ``source``, ``topic``, ``keyword``) that have mentions in
-   the new window; on the schedule, every subject with mentions in the last :data:`SCHEDULE_LOOKBACK`.
+1. **Subjects**: on ingest, the subjects (``all``, ``source``, ``topic``, ``keyword``) with mentions in the new
+   window; on the schedule, those with mentions in the last :data:`SCHEDULE_LOOKBACK` -- in both cases only
+   subjects with enough mentions to meet the detector's minimum volume (the others cannot alarm).
 2. **Series**: their per-minute rollups over the detector's history, summed into the detector's bucket
    width by PostgreSQL (``date_bin`` over the rollups' primary key), zeros filled by ``densify``.
 3. **Findings** of :func:`warroom.crisis.detector.detect` whose episode ends after the evaluated window
@@ -97,14 +98,23 @@ def crisis_settings(conn: psycopg.Connection) -> dict[str, int]:
     return {**_SETTING_DEFAULTS, **{row["key"]: int(row["value"]) for row in rows}}
 
 
-def _subjects(conn: psycopg.Connection, since: dt.datetime, until: dt.datetime) -> list[tuple[str, str]]:
+def _subjects(
+    conn: psycopg.Connection, since: dt.datetime, until: dt.datetime, params: DetectorParams
+) -> list[tuple[str, str]]:
+    """Subjects that could alarm in a window ending in [since, until), busiest first.
+
+    Both rules need at least ``min(min_mentions, strongly_negative_min)`` mentions in one window, so a
+    subject with fewer in all of [since - window, until) cannot alarm there and is not read at all: on an
+    ordinary minute that leaves the campaign, its busy channels and topics, not every quiet keyword.
+    """
+    floor = min(params.min_mentions, params.strongly_negative_min)
     rows = conn.execute(
         """
         SELECT dimension, value FROM mention_rollups_minute
         WHERE dimension = ANY(%s) AND bucket >= %s AND bucket < %s
-        GROUP BY 1, 2 ORDER BY sum(mentions) DESC LIMIT %s
+        GROUP BY 1, 2 HAVING sum(mentions) >= %s ORDER BY sum(mentions) DESC LIMIT %s
         """,
-        (list(SUBJECT_DIMENSIONS), since, until, MAX_SUBJECTS),
+        (list(SUBJECT_DIMENSIONS), since - dt.timedelta(minutes=params.window_minutes), until, floor, MAX_SUBJECTS),
     ).fetchall()
     return [(row["dimension"], row["value"]) for row in rows]
 
@@ -412,7 +422,7 @@ def detect_crises(
         set_actor(conn, None)
         settings = crisis_settings(conn)
         stale_before = now - dt.timedelta(minutes=settings["crisis_auto_resolve_minutes"])
-        subjects = _subjects(conn, since, series_end)
+        subjects = _subjects(conn, since, series_end, params)
         outcome.subjects = len(subjects)
         findings: list[tuple[str, str, Finding]] = []
         if subjects:

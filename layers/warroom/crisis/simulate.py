@@ -11,8 +11,8 @@ same COPY, rollups and ``dashboard:mention-stream`` as every sync -- and then to
 as ingest does. Sizes scale with the topic's own recent volume so the burst stands out on a busy
 campaign as well as on a quiet one:
 
-* ``crisis``: about 8x the topic's usual volume in the last 8 minutes, rising, 80 % negative (35 % strongly):
-  ``crisis:detected`` within seconds.
+* ``crisis``: about 6x the topic's usual volume over the last 20 minutes, still rising, 80 % negative (35 %
+  strongly): ``crisis:detected`` within seconds of the ingest.
 * ``viral-positive``: the same surge, 85 % positive: streamed, charted, and no alert.
 * ``slow-burn``: the last 4 hours, volume rising from the usual level to 4x and the negative share from
   25 % to 75 %: the detector catches it on ingest (its window covers the whole burn).
@@ -91,9 +91,9 @@ def simulate(scenario: Scenario, topic: str | None = None, now: dt.datetime | No
             ]
             mentions += source.scripted(f"{label}-{n}", [moment], topic, mix)
     else:
-        count = max(60, int(usual * 8 * 8))
+        count = max(80, int(usual * 20 * 6))
         mix = CRISIS_MIX if scenario == "crisis" else POSITIVE_MIX
-        mentions = source.scripted(label, _surge_times(rng, now, count, 8), topic, mix)
+        mentions = source.scripted(label, _surge_times(rng, now, count, 20), topic, mix)
     result = ingest_mentions(mentions, detect=False)
     outcome = detect_crises(now, window_start=result.window_start, trigger="simulation")
     return {
