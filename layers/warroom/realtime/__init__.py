@@ -46,6 +46,8 @@ SEED_EVENTS = (
     "user:logout",
     "document:processed",
 )
+# Events of this backend beyond the seed's: an open alert's severity rose or it was acknowledged; the daily brief.
+EXTRA_EVENTS = ("crisis:updated", "intelligence:daily-brief")
 
 
 def envelope(event: str, data: Any) -> dict[str, Any]:
