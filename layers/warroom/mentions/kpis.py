@@ -76,7 +76,8 @@ def _figures(
 
 
 def _active_crises(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT count(*) AS n FROM crisis_events WHERE status = 'active'").fetchone()["n"])
+    """Crises not yet resolved: an acknowledged crisis is being handled, and still a crisis."""
+    return int(conn.execute("SELECT count(*) AS n FROM crisis_events WHERE status <> 'resolved'").fetchone()["n"])
 
 
 def _campaign_spend_today(conn: psycopg.Connection) -> float | None:
