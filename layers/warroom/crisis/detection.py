@@ -27,6 +27,7 @@ emails sent. Nothing here calls OpenAI, and email or broadcast failures never un
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -137,6 +138,13 @@ def _series_rows(
         """,
         (width_min, [d for d, _ in subjects], [v for _, v in subjects], start, end),
     ).fetchall()
+
+
+def evidence_window(finding: Finding, params: DetectorParams) -> Finding:
+    """The finding widened to the mentions its first alarm judged: an alarm at a bucket weighs the whole
+    window that ends with it, so a burst that has just ended still alarms on the (quiet) next bucket."""
+    lead = dt.timedelta(minutes=params.window_minutes - params.bucket_minutes)
+    return dataclasses.replace(finding, start=finding.start - lead) if lead > dt.timedelta(0) else finding
 
 
 def _subject_filter(dimension: str, param: str = "value") -> str:
@@ -440,7 +448,7 @@ def detect_crises(
                     buckets, params, evaluate_from=since, last_bucket_fraction=max(elapsed_fraction, 0.05)
                 ):
                     if finding.end > stale_before:
-                        findings.append((dimension, value, finding))
+                        findings.append((dimension, value, evidence_window(finding, params)))
             outcome.detector_ms = (time.perf_counter() - detector_started) * 1000
         outcome.findings = len(findings)
         findings.sort(key=lambda f: (SUBJECT_DIMENSIONS.index(f[0]), -f[2].severity, f[1]))
