@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 
+import psycopg
 import pytest
 
+from warroom.mentions import ingest
 from warroom.mentions.ingest import DIMENSIONS_SQL, ingest_mentions
 from warroom.mentions.kpis import compute_kpis, raw_kpis
+from warroom.mentions.models import MentionIn
+from warroom.mentions.rollups import MINUTE_DIMENSIONS, window_totals
 from warroom.mentions.sources.mock import MockSource
 
 NOW = dt.datetime(2026, 11, 20, 15, 37, 12, tzinfo=dt.UTC)
@@ -28,6 +34,8 @@ def _rollup_snapshot(db) -> list[tuple]:
 
 
 def _raw_rollup(unit: str) -> str:
+    """The rollup table of ``unit`` as an aggregate of the raw mentions (per minute: the minute dimensions)."""
+    dimensions = ", ".join(f"'{d}'" for d in MINUTE_DIMENSIONS) if unit == "minute" else "d.dimension"
     return f"""
         SELECT d.dimension, d.value, date_trunc('{unit}', n.published_at) AS bucket, count(*)::int AS mentions,
                coalesce(sum(n.sentiment_score), 0) AS sentiment_sum, count(n.sentiment_score)::int AS sentiment_count,
@@ -36,7 +44,17 @@ def _raw_rollup(unit: str) -> str:
                count(*) FILTER (WHERE n.sentiment_score < -0.8)::int AS strongly_negative,
                coalesce(sum(n.reach), 0)::bigint AS reach
         FROM mentions AS n CROSS JOIN LATERAL ({DIMENSIONS_SQL}) AS d(dimension, value)
+        WHERE d.dimension IN ({dimensions})
         GROUP BY 1, 2, 3"""
+
+
+def _assert_rollups_equal_raw(db) -> None:
+    columns = "dimension, value, bucket, mentions, sentiment_sum, sentiment_count, positive, negative, "
+    columns += "strongly_negative, reach"
+    for unit, table in (("minute", "mention_rollups_minute"), ("hour", "mention_rollups_hour")):
+        only_rollup = db.execute(f"SELECT {columns} FROM {table} EXCEPT SELECT {columns} FROM ({_raw_rollup(unit)}) r")
+        only_raw = db.execute(f"SELECT {columns} FROM ({_raw_rollup(unit)}) r EXCEPT SELECT {columns} FROM {table}")
+        assert only_rollup.fetchall() == [] and only_raw.fetchall() == [], unit
 
 
 def test_ingesting_the_same_page_twice_inserts_nothing_and_leaves_rollups_unchanged(services, db):
@@ -62,14 +80,9 @@ def test_rollups_equal_the_raw_aggregates_for_every_dimension(services, db):
     ingest_mentions(_mock_window(NOW - dt.timedelta(hours=3), NOW - dt.timedelta(hours=1)))
     ingest_mentions(_mock_window(NOW - dt.timedelta(hours=2), NOW))
 
-    for unit, table in (("minute", "mention_rollups_minute"), ("hour", "mention_rollups_hour")):
-        # WHEN the rollup table is compared with the aggregate of the raw mentions, both ways
-        columns = "dimension, value, bucket, mentions, sentiment_sum, sentiment_count, positive, negative, "
-        columns += "strongly_negative, reach"
-        only_rollup = db.execute(f"SELECT {columns} FROM {table} EXCEPT SELECT {columns} FROM ({_raw_rollup(unit)}) r")
-        only_raw = db.execute(f"SELECT {columns} FROM ({_raw_rollup(unit)}) r EXCEPT SELECT {columns} FROM {table}")
-        # THEN they hold exactly the same rows
-        assert only_rollup.fetchall() == [] and only_raw.fetchall() == [], unit
+    # WHEN each rollup table is compared with the aggregate of the raw mentions, both ways
+    # THEN they hold exactly the same rows: per hour for every dimension, per minute for the minute dimensions
+    _assert_rollups_equal_raw(db)
     assert {row["dimension"] for row in db.execute("SELECT DISTINCT dimension FROM mention_rollups_hour")} == {
         "all",
         "source",
@@ -78,6 +91,177 @@ def test_rollups_equal_the_raw_aggregates_for_every_dimension(services, db):
         "country",
         "region",
     }
+    minute_dimensions = {
+        row["dimension"] for row in db.execute("SELECT DISTINCT dimension FROM mention_rollups_minute")
+    }
+    assert minute_dimensions == set(MINUTE_DIMENSIONS) == {"all", "source", "topic", "keyword"}
+
+
+def test_a_page_partly_stored_inserts_and_rolls_up_only_its_new_mentions(services, db):
+    # GIVEN the first half of a page stored
+    page = _mock_window(NOW - dt.timedelta(hours=2), NOW)
+    half = len(page) // 2
+    assert ingest_mentions(page[:half]).inserted == half
+
+    # WHEN the whole page comes (again), with one of its new mentions repeated (another copy, other content)
+    repeat = page[-1].model_copy(update={"content": "a re-delivered copy"})
+    result = ingest_mentions([*page, repeat])
+
+    # THEN only the second half is inserted, each mention once (the first copy), and the rollups are exact
+    assert (result.inserted, result.duplicates) == (len(page) - half, half + 1)
+    assert result.window_start == min(m.published_at for m in page[half:])
+    assert result.window_end == max(m.published_at for m in page[half:])
+    assert db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"] == len(page)
+    stored = db.execute("SELECT content FROM mentions WHERE external_id = %s", (repeat.external_id,)).fetchone()
+    assert stored["content"] == page[-1].content
+    _assert_rollups_equal_raw(db)
+
+
+def test_a_mention_stored_concurrently_after_the_look_up_is_inserted_and_rolled_up_once(services, db, caplog):
+    caplog.set_level("INFO", logger="warroom.mentions.ingest")
+    # GIVEN another ingest that has stored one mention of the page but not committed yet
+    page = _mock_window(NOW - dt.timedelta(hours=1), NOW)
+    other = psycopg.connect(services.database_url)
+    assert ingest.store_mentions(other, [page[len(page) // 2]]).inserted == 1
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        outcome["result"] = ingest_mentions(page, stream=False, detect=False)
+
+    # WHEN this ingest runs meanwhile: the look-up cannot see that mention, the COPY waits on its key ...
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()
+    other.commit()  # ... and fails on it once the other commits
+    other.close()
+    worker.join(timeout=30)
+
+    # THEN the batch took the ON CONFLICT path, and the page is stored whole, each mention inserted and rolled
+    # up exactly once
+    assert "storing" in caplog.text and "with ON CONFLICT" in caplog.text
+    result = outcome["result"]
+    assert (result.inserted, result.duplicates) == (len(page) - 1, 1)  # type: ignore[union-attr]
+    assert db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"] == len(page)
+    _assert_rollups_equal_raw(db)
+
+
+def test_concurrent_ingests_of_other_mentions_in_the_same_new_minutes_roll_up_both(services, db, caplog):
+    caplog.set_level("INFO", logger="warroom.mentions.ingest")
+    # GIVEN one ingest that has stored half of the mentions of some new minutes, not committed yet
+    page = _mock_window(NOW - dt.timedelta(minutes=30), NOW, per_minute=4)
+    mine, theirs = page[::2], page[1::2]
+    other = psycopg.connect(services.database_url)
+    assert ingest.store_mentions(other, theirs).inserted == len(theirs)
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        outcome["result"] = ingest_mentions(mine, stream=False, detect=False)
+
+    # WHEN another ingest stores the other half meanwhile: its rollup rows of those minutes wait on the first's
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()
+    other.commit()
+    other.close()
+    worker.join(timeout=30)
+
+    # THEN the second added its counts to the first's rows (its ON CONFLICT path), and the rollups are exact
+    assert "with ON CONFLICT" in caplog.text
+    assert outcome["result"].inserted == len(mine)  # type: ignore[union-attr]
+    assert db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"] == len(page)
+    _assert_rollups_equal_raw(db)
+
+
+def test_two_concurrent_ingests_of_the_same_page_insert_and_roll_up_once(services, db):
+    page = _mock_window(NOW - dt.timedelta(hours=1), NOW)
+    start = threading.Barrier(2)
+    results = []
+
+    def run() -> None:
+        start.wait()
+        results.append(ingest_mentions(page, stream=False, detect=False))
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert sorted(r.inserted for r in results) == [0, len(page)]
+    assert db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"] == len(page)
+    _assert_rollups_equal_raw(db)
+
+
+def test_rollups_are_exact_for_awkward_values(services, db):
+    # GIVEN mentions with scores on the band limits and on rounding ties, no score, repeated and long terms
+    # (cut to 200 characters, two become one), no place, a naive time, a value with spaces beyond its length
+    base = _mock_window(NOW - dt.timedelta(minutes=3), NOW, per_minute=2)[0]
+    long = "x" * 200
+    variants = [
+        {"sentiment_score": 0.3},
+        {"sentiment_score": -0.3},
+        {"sentiment_score": -0.8},
+        {"sentiment_score": 0.1235},
+        {"sentiment_score": -0.8005},
+        {"sentiment_score": 0.0005},
+        {"sentiment_score": None},
+        {"topics": ["economy", "economy", f"{long}a", f"{long}b"], "keywords": []},
+        {"country": None, "region": None},
+        {"region": None},
+        {"published_at": NOW.replace(tzinfo=None) - dt.timedelta(seconds=30)},
+    ]
+    mentions = [
+        base.model_copy(update={"external_id": f"awkward-{n}", **variant}) for n, variant in enumerate(variants)
+    ]
+    mentions.append(MentionIn.model_construct(**{**base.__dict__, "external_id": "awkward-spaces", "country": "US  "}))
+
+    # WHEN they are ingested
+    assert ingest_mentions(mentions, stream=False, detect=False).inserted == len(mentions)
+
+    # THEN the rollups equal the aggregate of what was stored
+    stored = db.execute("SELECT sentiment_score::text AS s FROM mentions WHERE external_id = 'awkward-3'").fetchone()
+    assert stored["s"] == "0.124"
+    assert db.execute("SELECT country FROM mentions WHERE external_id = 'awkward-spaces'").fetchone()["country"] == "US"
+    _assert_rollups_equal_raw(db)
+
+
+def test_geo_totals_over_partial_hours_equal_the_raw_aggregate(services, db):
+    from warroom.core.db import connection
+
+    # GIVEN five hours of mentions, and a window that starts and ends mid-hour
+    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=5), NOW, per_minute=2), stream=False, detect=False)
+    start, end = (
+        NOW.replace(second=0) - dt.timedelta(hours=4, minutes=13),
+        NOW.replace(second=0) - dt.timedelta(minutes=7),
+    )
+    for dimension in ("country", "region", "source"):
+        # WHEN the totals come from the rollups (hours) and the edge minutes
+        with connection() as conn:
+            totals = window_totals(conn, dimension, start, end)
+        # THEN they are the raw aggregate of the window
+        raw = {
+            row["value"]: (row["n"], row["s"], row["neg"])
+            for row in db.execute(
+                f"""SELECT d.value, count(*) AS n, coalesce(sum(n.sentiment_score), 0) AS s,
+                           count(*) FILTER (WHERE n.sentiment_score < -0.3) AS neg
+                    FROM mentions AS n CROSS JOIN LATERAL ({DIMENSIONS_SQL}) AS d(dimension, value)
+                    WHERE d.dimension = %s AND n.published_at >= %s AND n.published_at < %s GROUP BY 1""",
+                (dimension, start, end),
+            )
+        }
+        assert {v: (t.mentions, t.sentiment_sum, t.negative) for v, t in totals.items()} == raw, dimension
+        assert raw
+
+
+def test_the_live_stream_gets_the_newest_new_mentions(services, db, monkeypatch):
+    sent: list[list[dict]] = []
+    monkeypatch.setattr(ingest, "stream_mentions", lambda mentions: sent.append(mentions) or 1)
+    page = _mock_window(NOW - dt.timedelta(hours=2), NOW)
+    ingest_mentions(page, detect=False)
+    newest = sorted(page, key=lambda m: m.published_at, reverse=True)[: ingest.STREAM_MAX_MENTIONS]
+    assert [m["external_id"] for m in sent[0]] == [m.external_id for m in newest]
 
 
 def test_kpis_from_rollups_equal_the_raw_aggregate(services, db):

@@ -6,10 +6,12 @@ Example
 >>> page["items"][0]["source"], page["next_cursor"]
 ('reddit', 'eyJ0IjoiMjAyNi0...')
 
-The list is served by indexes (``published_at DESC, id DESC`` for the keyset, the stored ``tsvector``'s
-GIN index for ``q``, GIN on ``topics``, ``(source, published_at)``, ``(country, published_at)``). The
-sentiment series, geo breakdown and trending lists come from the rollups; influencers from an indexed
-scan of the period. Aggregates are cached in Redis for the seed's 5 minutes (kind ``mentionlytics``),
+The list is served by indexes (migration 0008): ``(published_at, source, country)`` read backwards for the
+keyset and the time window, with source and country checked on the index entries; the GIN over the stored
+``tsvector`` with ``source`` and ``country`` (``btree_gin``) for ``q``; GIN on ``topics``; the partial index
+on ``crisis_event_id``. The sentiment series, geo breakdown and trending lists come from the rollups (the
+geo breakdown reads the partial hours at its edges from the mentions); influencers from an indexed scan
+of the period. Aggregates are cached in Redis for the seed's 5 minutes (kind ``mentionlytics``),
 keyed by a generation counter that every ingest bumps, so new mentions are never hidden by the cache.
 """
 

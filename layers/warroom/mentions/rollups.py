@@ -1,4 +1,4 @@
-"""Reading the rollups: totals over any minute-aligned window, exact, from whole hours plus minute edges.
+"""The rollups: their definition, and totals over any minute-aligned window, exact, from hours plus edges.
 
 Example
 -------
@@ -6,9 +6,16 @@ Example
 ...     totals = window_totals(conn, "source", start, end)
 >>> totals["twitter"].mentions, totals["twitter"].avg_sentiment
 
-``[start, end)`` is read from ``mention_rollups_hour`` for the whole hours inside it and from
-``mention_rollups_minute`` for the minutes at either edge, so a 24-hour window costs about 24 + 118
-rows per value instead of a scan of the mentions. Both ends must be whole minutes (callers truncate).
+A mention counts under each of its dimensions (:data:`DIMENSIONS_SQL`). Ingest keeps one row per dimension,
+value and hour in ``mention_rollups_hour``, and per minute in ``mention_rollups_minute`` for the dimensions
+read by the minute (:data:`MINUTE_DIMENSIONS`: the minute charts' and crisis detection's). Country and region
+are read only by the geo breakdown, over whole windows: they are rolled up by the hour only, which spares
+ingest over a quarter of the per-minute rows.
+
+``[start, end)`` is read from ``mention_rollups_hour`` for the whole hours inside it and, for the minutes at
+either edge, from ``mention_rollups_minute`` -- or, for country and region, from the mentions of those
+minutes (an index range scan of at most 118 minutes) -- so a 24-hour window costs about 24 + 118 rows per
+value instead of a scan of the day's mentions. Both ends must be whole minutes (callers truncate).
 """
 
 from __future__ import annotations
@@ -20,6 +27,38 @@ from typing import Any
 
 import psycopg
 
+from warroom.mentions.models import NEGATIVE_BELOW, POSITIVE_ABOVE, STRONGLY_NEGATIVE_BELOW
+
+# The dimensions each mention ``n`` counts under -- the rollups' definition (ingest computes the same rows in
+# Python; the tests aggregate the raw mentions with this and compare). A mention with two topics counts once
+# under each; values are cut to the column's 200 characters.
+DIMENSIONS_SQL = """
+    SELECT 'all', ''
+    UNION ALL SELECT 'source', n.source
+    UNION ALL SELECT 'country', n.country WHERE n.country IS NOT NULL
+    UNION ALL SELECT 'region', n.country || '/' || n.region WHERE n.country IS NOT NULL AND n.region IS NOT NULL
+    UNION ALL SELECT DISTINCT 'topic', left(t, 200) FROM unnest(n.topics) AS t
+    UNION ALL SELECT DISTINCT 'keyword', left(k, 200) FROM unnest(n.keywords) AS k
+"""
+ROLLUP_VALUE_LENGTH = 200
+# Rolled up by the minute as well as by the hour (the others by the hour only).
+MINUTE_DIMENSIONS = ("all", "source", "topic", "keyword")
+
+_MINUTE_EDGES = """
+    SELECT value, mentions, sentiment_sum, sentiment_count, positive, negative, strongly_negative, reach
+    FROM mention_rollups_minute
+    WHERE dimension = %(dimension)s
+      AND ((bucket >= %(start)s AND bucket < %(hour_start)s) OR (bucket >= %(hour_end)s AND bucket < %(end)s))"""
+# The same sums straight from the mentions of the edge minutes (hourly dimensions).
+_RAW_EDGES = f"""
+    SELECT d.value, 1, coalesce(n.sentiment_score, 0), CASE WHEN n.sentiment_score IS NULL THEN 0 ELSE 1 END,
+           CASE WHEN n.sentiment_score > {POSITIVE_ABOVE} THEN 1 ELSE 0 END,
+           CASE WHEN n.sentiment_score < {NEGATIVE_BELOW} THEN 1 ELSE 0 END,
+           CASE WHEN n.sentiment_score < {STRONGLY_NEGATIVE_BELOW} THEN 1 ELSE 0 END, n.reach
+    FROM mentions AS n CROSS JOIN LATERAL ({DIMENSIONS_SQL}) AS d(dimension, value)
+    WHERE d.dimension = %(dimension)s
+      AND ((n.published_at >= %(start)s AND n.published_at < %(hour_start)s)
+           OR (n.published_at >= %(hour_end)s AND n.published_at < %(end)s))"""  # noqa: S608  (constants of ours)
 _TOTALS = """
 SELECT value, sum(mentions) AS mentions, sum(sentiment_sum) AS sentiment_sum,
        sum(sentiment_count) AS sentiment_count, sum(positive) AS positive, sum(negative) AS negative,
@@ -29,13 +68,11 @@ FROM (
     FROM mention_rollups_hour
     WHERE dimension = %(dimension)s AND bucket >= %(hour_start)s AND bucket < %(hour_end)s
     UNION ALL
-    SELECT value, mentions, sentiment_sum, sentiment_count, positive, negative, strongly_negative, reach
-    FROM mention_rollups_minute
-    WHERE dimension = %(dimension)s
-      AND ((bucket >= %(start)s AND bucket < %(hour_start)s) OR (bucket >= %(hour_end)s AND bucket < %(end)s))
+    {edges}
 ) AS parts
 GROUP BY value
 """
+_TOTALS_SQL = {"minute": _TOTALS.format(edges=_MINUTE_EDGES), "raw": _TOTALS.format(edges=_RAW_EDGES)}
 
 
 @dataclass(frozen=True)
@@ -82,7 +119,7 @@ def window_totals(conn: psycopg.Connection, dimension: str, start: dt.datetime, 
     start, end = floor_minute(start), floor_minute(end)
     hour_start, hour_end = _hour_span(start, end)
     rows = conn.execute(
-        _TOTALS,
+        _TOTALS_SQL["minute" if dimension in MINUTE_DIMENSIONS else "raw"],
         {"dimension": dimension, "start": start, "end": end, "hour_start": hour_start, "hour_end": hour_end},
     ).fetchall()
     return {row["value"]: Totals.of(row) for row in rows}
