@@ -30,7 +30,6 @@ from urllib.parse import quote
 import psycopg
 
 from warroom.auth.tokens import new_opaque_token, token_hash
-from warroom.core.aws import aws_client
 from warroom.core.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -98,21 +97,8 @@ def send_password_reset(to: str, token: str) -> bool:
 
 
 def _send(to: str, subject: str, text: str, link: str) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from warroom.notifications import send_email
 
     if os.environ.get("AWS_SAM_LOCAL") == "true":
         logger.info("email to %s: %s -- %s", to, subject, link)
-    try:
-        aws_client("ses").send_email(
-            Source=get_settings().email_sender,
-            Destination={"ToAddresses": [to]},
-            Message={
-                "Subject": {"Data": subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
-            },
-        )
-    except (ClientError, BotoCoreError) as error:
-        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
-        logger.warning("email not sent: %s (%s)", subject, code)
-        return False
-    return True
+    return send_email(to, subject, text, log_locally=False)

@@ -87,11 +87,14 @@ def subscribers(channel: Channel, min_role: str = "readonly") -> list[Subscriber
     return [Subscriber(row["user_id"], row["email"], row["role"]) for row in rows]
 
 
-def send_email(to: str, subject: str, text: str) -> bool:
-    """One plain-text message through SES from ``WARROOM_EMAIL_SENDER``; False (logged) when it was not taken."""
+def send_email(to: str, subject: str, text: str, *, log_locally: bool = True) -> bool:
+    """One plain-text message through SES from ``WARROOM_EMAIL_SENDER``; False (logged) when it was not taken.
+
+    Under ``warroom dev`` (never in AWS) each message is also logged, so a developer sees it without a mailbox.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if os.environ.get("AWS_SAM_LOCAL") == "true":
+    if log_locally and os.environ.get("AWS_SAM_LOCAL") == "true":
         logger.info("email to %s: %s", to, subject)
     try:
         aws_client("ses").send_email(
