@@ -59,11 +59,11 @@ def test_sessions_list_flags_the_current_one_and_pages(invoke, db):
     assert set(items[0]) == {"id", "user_agent", "ip_address", "created_at", "last_used_at", "expires_at", "current"}
 
 
-def test_a_bad_cursor_is_a_400(invoke, db):
+def test_a_bad_cursor_is_a_422_naming_it(invoke, db):
     session = open_session_for(create_account(db))
     for cursor in ("not-a-cursor", "eyJ0IjogIm5vdC1hLXRpbWUiLCAiaWQiOiAieCJ9"):
         answer = invoke(AUTH, "auth_list_sessions", token=session.access_token, query={"cursor": [cursor]})
-        assert answer.status == 400
+        assert answer.status == 422 and answer.body["error"]["details"][0]["loc"] == ["query", "cursor"]
 
 
 def test_revoking_one_of_my_sessions_signs_that_device_out(invoke, db):

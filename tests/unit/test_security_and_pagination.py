@@ -9,11 +9,11 @@ import pytest
 
 from warroom.core.config import reset_settings
 from warroom.core.errors import (
-    BadRequest,
     DependencyUnavailable,
     Forbidden,
     TooManyRequests,
     Unauthorized,
+    ValidationFailed,
     to_error_body,
 )
 from warroom.core.pagination import PageQuery, decode_cursor, encode_cursor, page_of
@@ -100,7 +100,7 @@ def test_cursor_round_trip_and_rejects_garbage():
     assert decode_cursor(encode_cursor(position)) == position
     assert decode_cursor(None) is None
     for garbage in ("not base64 !!", "bm90IGpzb24", encode_cursor([1, 2])):  # type: ignore[arg-type]
-        with pytest.raises(BadRequest):
+        with pytest.raises(ValidationFailed):
             decode_cursor(garbage)
 
 

@@ -16,9 +16,9 @@ import psycopg
 
 from warroom.audit.models import AuditEntry, AuditFilters, AuditQuery
 from warroom.core.db import connection
-from warroom.core.errors import BadRequest, NotFound
+from warroom.core.errors import NotFound
 from warroom.core.ids import uuid_or_not_found
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
 
 ENTRY_COLUMNS = (
     "id, seq, timestamp, user_id, action, resource_type, resource_id, details,"
@@ -57,7 +57,7 @@ def _after_seq(cursor: str | None) -> int | None:
     try:
         return int(position["seq"])
     except (KeyError, TypeError, ValueError) as error:
-        raise BadRequest("The cursor is not valid; use next_cursor from a previous page.") from error
+        raise invalid_cursor() from error
 
 
 def list_entries(query: AuditQuery) -> dict[str, Any]:

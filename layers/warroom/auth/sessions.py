@@ -31,8 +31,8 @@ from warroom.auth.revocation import revoke_session_tokens
 from warroom.auth.tokens import new_opaque_token, token_hash
 from warroom.core.config import get_settings
 from warroom.core.db import connection
-from warroom.core.errors import BadRequest, NotFound
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.errors import NotFound
+from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
 from warroom.core.security import Principal
 
 RefreshStatus = Literal["rotated", "unknown", "expired", "revoked", "reused"]
@@ -155,7 +155,7 @@ def list_own_sessions(principal: Principal, limit: int, cursor: str | None) -> d
         try:
             after = {"t": dt.datetime.fromisoformat(str(after["t"])), "id": str(uuid.UUID(str(after["id"])))}
         except (KeyError, ValueError) as error:
-            raise BadRequest("The cursor is not valid; use next_cursor from a previous page.") from error
+            raise invalid_cursor() from error
     with connection() as conn:
         rows = fetch_active_sessions_page(conn, principal.user_id, after, limit + 1)
     items = [

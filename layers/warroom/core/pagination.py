@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from warroom.core.errors import BadRequest
+from warroom.core.errors import ValidationFailed
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -47,17 +47,25 @@ def encode_cursor(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def invalid_cursor() -> ValidationFailed:
+    """The one answer to a cursor that is not one of ours (or not of this list): 422 naming ``cursor``."""
+    return ValidationFailed(
+        "The cursor is not valid; use next_cursor from a previous page.",
+        details=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
+    )
+
+
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """The position a cursor stands for; 400 when it is not one of ours."""
+    """The position a cursor stands for; 422 naming ``cursor`` when it is not one of ours."""
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         position = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise BadRequest("The cursor is not valid; use next_cursor from a previous page.") from error
+        raise invalid_cursor() from error
     if not isinstance(position, dict):
-        raise BadRequest("The cursor is not valid; use next_cursor from a previous page.")
+        raise invalid_cursor()
     return position
 
 

@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from warroom.audit import record_audit, set_actor
 from warroom.core.db import connection
-from warroom.core.errors import BadRequest, Conflict, NotFound
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.errors import Conflict, NotFound
+from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
 from warroom.crisis import notify
 from warroom.crisis.detection import crisis_settings
 from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, TimelineEntry
@@ -104,7 +104,7 @@ def list_alerts(query: AlertListQuery) -> dict[str, Any]:
         try:
             position = (dt.datetime.fromisoformat(after["t"]), str(uuid.UUID(after["id"])))
         except (KeyError, TypeError, ValueError) as error:
-            raise BadRequest("The cursor is not valid; use next_cursor from a previous page.") from error
+            raise invalid_cursor() from error
         conditions.append("(c.detected_at, c.id) < (%s, %s::uuid)")
         params += list(position)
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""

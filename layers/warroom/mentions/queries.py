@@ -27,8 +27,8 @@ from typing import Any
 
 from warroom.core import cache
 from warroom.core.db import connection
-from warroom.core.errors import BadRequest, NotFound, ValidationFailed
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.errors import NotFound
+from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
 from warroom.mentions.ingest import GENERATION_KEY
 from warroom.mentions.models import (
     InfluencersQuery,
@@ -85,20 +85,13 @@ def mention_out(row: dict[str, Any]) -> dict[str, Any]:
 
 def _position(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
     """The keyset position of a cursor; 422 naming ``cursor`` when it is not one of ours."""
-    invalid = ValidationFailed(
-        "The query string has invalid parameters.",
-        details=[{"loc": ["query", "cursor"], "msg": "not a cursor of this list", "type": "value_error"}],
-    )
-    try:
-        position = decode_cursor(cursor)
-    except BadRequest as error:
-        raise invalid from error
+    position = decode_cursor(cursor)
     if position is None:
         return None
     try:
         return dt.datetime.fromisoformat(position["t"]), uuid.UUID(str(position["id"]))
     except (KeyError, TypeError, ValueError) as error:
-        raise invalid from error
+        raise invalid_cursor() from error
 
 
 def fetch_mention_page(query: MentionListQuery) -> dict[str, Any]:
