@@ -16,7 +16,6 @@ from warroom.auth.models import UserOut
 from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.pagination import PageQuery
 from warroom.crisis.models import SimulateBody, SimulateOut
-from warroom.crisis.simulate import simulate as simulate_scenario
 
 app = WarRoomApp("admin")
 
@@ -94,4 +93,6 @@ def simulate(body: SimulateBody) -> dict:
     `crisis:detected` reaches the dashboards within seconds for `crisis` and `slow-burn`, never for
     `viral-positive`. Answers what was ingested and which alerts it opened or updated.
     """
+    from warroom.crisis.simulate import simulate as simulate_scenario  # ingest + detection: this route only
+
     return simulate_scenario(body.scenario, body.topic)

@@ -283,7 +283,7 @@ def test_quiet_ordinary_traffic_opens_no_alert(services, db):
 
 def test_new_evidence_updates_the_open_alert_instead_of_opening_another(services, db):
     _history()
-    first = ingest_mentions(_burst("storm-1", count=40, end=NOW - dt.timedelta(minutes=3)), stream=False, detect=False)
+    first = ingest_mentions(_burst("storm-1", count=60, end=NOW - dt.timedelta(minutes=3)), stream=False, detect=False)
     opened = detect_crises(NOW - dt.timedelta(minutes=3), window_start=first.window_start, trigger="ingest").opened
     second = ingest_mentions(_burst("storm-2", count=200, minutes=3), stream=False, detect=False)
     again = detect_crises(NOW, window_start=second.window_start, trigger="ingest")

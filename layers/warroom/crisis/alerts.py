@@ -26,7 +26,7 @@ from warroom.core.db import connection
 from warroom.core.errors import Conflict, NotFound
 from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
 from warroom.crisis import notify
-from warroom.crisis.detection import crisis_settings
+from warroom.crisis.detection import crisis_settings, record_change
 from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, TimelineEntry
 from warroom.mentions.queries import MENTION_SELECT, mention_out
 
@@ -164,18 +164,12 @@ def create_alert(body: AlertCreate, actor: dict[str, Any]) -> AlertOut:
         alert_id = str(row["id"])
         if ids:
             conn.execute("UPDATE mentions SET crisis_event_id = %s WHERE id = ANY(%s::uuid[])", (alert_id, ids))
-        conn.execute(
-            "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
-            " VALUES (%s, 'created', 'active', %s, %s, %s)",
-            (alert_id, body.severity, actor.get("user_id"), body.description),
-        )
+        record_change(conn, alert_id, "created", "active", body.severity, body.description, actor.get("user_id"))
         record_audit(
             conn, "alert.create", "crisis_event", alert_id, {"title": body.title, "severity": body.severity}, actor
         )
         settings = crisis_settings(conn)
-    notify.after_changes([("crisis:detected", alert_id, None)], settings["alert_email_min_severity"])
-    alert = load_alert(alert_id)
-    assert alert is not None
+    [alert] = notify.after_changes([("crisis:detected", alert_id, None)], settings["alert_email_min_severity"])
     return alert
 
 
@@ -206,18 +200,12 @@ def _transition(alert_id: str, to: str, note: str | None, actor: dict[str, Any])
                 " updated_at = now() WHERE id = %s",
                 (user_id, alert_id),
             )
-        conn.execute(
-            "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (alert_id, to, to, row["severity"], user_id, note),
-        )
+        record_change(conn, alert_id, to, to, row["severity"], note, user_id)
         action = "alert.acknowledge" if to == "acknowledged" else "alert.resolve"
         record_audit(conn, action, "crisis_event", alert_id, {"from": row["status"], "note": note}, actor)
         settings = crisis_settings(conn)
     event = "crisis:updated" if to == "acknowledged" else "crisis:resolved"
-    notify.after_changes([(event, alert_id, row["severity"])], settings["alert_email_min_severity"])
-    alert = load_alert(alert_id)
-    assert alert is not None
+    [alert] = notify.after_changes([(event, alert_id, row["severity"])], settings["alert_email_min_severity"])
     return alert
 
 

@@ -52,7 +52,7 @@ MAX_SUBJECTS = 300
 SAMPLE_MENTIONS = 5
 # Any constant shared by all containers: the lock serialises detection runs, not ingests.
 _LOCK_KEY = 0x0C5155
-_SETTING_DEFAULTS = {"alert_email_min_severity": 7, "crisis_auto_resolve_minutes": 60, "crisis_cooldown_minutes": 30}
+CRISIS_SETTINGS = ["alert_email_min_severity", "crisis_auto_resolve_minutes", "crisis_cooldown_minutes"]
 
 
 @dataclass
@@ -94,9 +94,10 @@ def _align(moment: dt.datetime, width: dt.timedelta) -> dt.datetime:
 
 
 def crisis_settings(conn: psycopg.Connection) -> dict[str, int]:
-    """The three crisis settings in one query (defaults for the ones never set)."""
-    rows = conn.execute("SELECT key, value FROM settings WHERE key = ANY(%s)", (list(_SETTING_DEFAULTS),)).fetchall()
-    return {**_SETTING_DEFAULTS, **{row["key"]: int(row["value"]) for row in rows}}
+    """The crisis settings (registered in :mod:`warroom.crisis.settings`) in one query."""
+    from warroom.system.settings import read_settings
+
+    return {key: int(value) for key, value in read_settings(CRISIS_SETTINGS, conn).items()}
 
 
 def _subjects(
@@ -179,14 +180,9 @@ def _claimed_by(
 ) -> tuple[float, int, _Claim | None]:
     """The window's mentions of this subject: how many, and how many the best-matching claim explains.
 
-    Only claims at least as specific as the subject count (a topic explains its channel's surge; the whole
-    campaign being in crisis does not explain away a topic's own)."""
-    rank = SUBJECT_DIMENSIONS.index(dimension)
-    usable = [
-        c
-        for c in claims
-        if SUBJECT_DIMENSIONS.index(c.dimension) <= rank and (c.dimension, c.value) != (dimension, value)
-    ]
+    Any other open subject may explain it -- a topic its channel's surge, a keyword crisis its topic's --
+    except the whole campaign: a campaign-wide crisis does not explain away a topic's own."""
+    usable = [c for c in claims if c.dimension != "all" and (c.dimension, c.value) != (dimension, value)]
     params: dict[str, Any] = {"start": finding.start, "end": finding.end, "value": value}
     counts = []
     for n, claim in enumerate(usable):
@@ -270,13 +266,20 @@ def _link_mentions(conn: psycopg.Connection, crisis_id: str, dimension: str, val
     return [str(row["id"]) for row in rows]
 
 
-def _change(
-    conn: psycopg.Connection, crisis_id: str, change: str, status: str, severity: int | None, note: str | None = None
+def record_change(
+    conn: psycopg.Connection,
+    crisis_id: str,
+    change: str,
+    status: str,
+    severity: int | None,
+    note: str | None = None,
+    changed_by: str | None = None,
 ) -> None:
+    """One timeline row of a crisis (``changed_by`` empty: the detector made the change)."""
     conn.execute(
-        "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, note)"
-        " VALUES (%s, %s, %s, %s, %s)",
-        (crisis_id, change, status, severity, note),
+        "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (crisis_id, change, status, severity, changed_by, note),
     )
 
 
@@ -317,7 +320,7 @@ def _apply_finding(
             ),
         )
         if severity > open_row["severity"]:
-            _change(
+            record_change(
                 conn,
                 crisis_id,
                 "updated",
@@ -382,7 +385,7 @@ def _apply_finding(
     samples = _link_mentions(conn, crisis_id, dimension, value, finding)
     trigger_data = _trigger(dimension, value, finding, samples, trigger)
     conn.execute("UPDATE crisis_events SET metadata = %s WHERE id = %s", (Jsonb(trigger_data), crisis_id))
-    _change(
+    record_change(
         conn, crisis_id, "detected", "active", finding.severity, f"{finding.rule} on {subject_label(dimension, value)}"
     )
     record_audit(conn, "crisis.detected", "crisis_event", crisis_id, trigger_data, None)
@@ -403,7 +406,7 @@ def _auto_resolve(conn: psycopg.Connection, now: dt.datetime, settings: dict[str
     ).fetchall()
     note = f"no new evidence for {settings['crisis_auto_resolve_minutes']} minutes"
     for row in rows:
-        _change(conn, str(row["id"]), "resolved", "resolved", row["severity"], f"auto: {note}")
+        record_change(conn, str(row["id"]), "resolved", "resolved", row["severity"], f"auto: {note}")
         record_audit(conn, "crisis.auto_resolved", "crisis_event", str(row["id"]), {"reason": note}, None)
     return [str(row["id"]) for row in rows]
 

@@ -9,36 +9,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from warroom.core.pagination import PageQuery
-from warroom.mentions.models import MentionOut
+from warroom.mentions.models import MentionOut, PeriodQuery
 
 Status = Literal["active", "acknowledged", "resolved"]
 Dimension = Literal["all", "source", "topic", "keyword"]
 Scenario = Literal["crisis", "viral-positive", "slow-burn"]
 
 
-class AlertListQuery(PageQuery):
-    """Filters of ``GET /alerts`` (newest first)."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+class AlertListQuery(PeriodQuery, PageQuery):
+    """Filters of ``GET /alerts`` (newest first); ``from`` / ``to`` bound the detection time."""
 
     status: Status | None = None
     severity_min: int | None = Field(None, ge=1, le=10)
     severity_max: int | None = Field(None, ge=1, le=10)
     from_: dt.datetime | None = Field(None, alias="from", description="Detected at or after (ISO 8601).")
     to: dt.datetime | None = Field(None, description="Detected before (ISO 8601).")
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
-
-    @field_validator("to")
-    @classmethod
-    def _to_after_from(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
-        start = info.data.get("from_")
-        if value is not None and start is not None and start > value:
-            raise ValueError("'to' must not be before 'from'")
-        return value
 
     @field_validator("severity_max")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from warroom.core.config import get_settings
+from warroom.crisis.models import AlertOut
 from warroom.notifications import email_subscribers
 from warroom.realtime import broadcast
 
@@ -40,14 +41,19 @@ def _email_text(alert: dict) -> str:
     return "\n\n".join(lines)
 
 
-def after_changes(changes: list[Change], email_min_severity: int) -> None:
-    """Broadcast each change; email new (or newly severe enough) alerts to subscribed managers and admins."""
+def after_changes(changes: list[Change], email_min_severity: int) -> list[AlertOut]:
+    """Broadcast each change; email new (or newly severe enough) alerts to subscribed managers and admins.
+
+    Answers the alerts as they were broadcast (after the change), so callers need not read them again.
+    """
     from warroom.crisis.alerts import load_alert
 
+    alerts = []
     for event, alert_id, severity_before in changes:
         alert = load_alert(alert_id)
         if alert is None:
             continue
+        alerts.append(alert)
         data = alert.model_dump(mode="json")
         try:
             broadcast(event, data)
@@ -58,3 +64,4 @@ def after_changes(changes: list[Change], email_min_severity: int) -> None:
             subject = f"[War Room] Severity {alert.severity}: {alert.title}"
             sent = email_subscribers("alerts", subject, _email_text(data), min_role="manager")
             logger.info("alert %s emailed to %d subscribers", alert_id, sent)
+    return alerts

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, TypeAdapter, ValidationError
 
@@ -107,6 +108,16 @@ def read_setting(key: str) -> Any:
     with connection() as conn:
         row = conn.execute("SELECT value FROM settings WHERE key = %s", (key,)).fetchone()
     return row["value"] if row else _default(definition)
+
+
+def read_settings(keys: list[str], conn: psycopg.Connection | None = None) -> dict[str, Any]:
+    """The current values of several keys in one query (defaults for those never set), in ``conn`` if given."""
+    definitions = {key: _definition(key) for key in keys}
+    if conn is None:
+        with connection() as own:
+            return read_settings(keys, own)
+    rows = {r["key"]: r["value"] for r in conn.execute("SELECT key, value FROM settings WHERE key = ANY(%s)", (keys,))}
+    return {key: rows[key] if key in rows else _default(definition) for key, definition in definitions.items()}
 
 
 def validate_setting(key: str, value: Any) -> Any:
