@@ -16,7 +16,7 @@ from warroom.core.errors import (
     ValidationFailed,
     to_error_body,
 )
-from warroom.core.pagination import PageQuery, decode_cursor, encode_cursor, page_of
+from warroom.core.pagination import Keyset, PageQuery, SeqPosition, TimeIdPosition
 from warroom.core.security import (
     ROLES,
     authenticate,
@@ -96,21 +96,25 @@ def test_error_shape_and_retry_after():
 
 
 def test_cursor_round_trip_and_rejects_garbage():
-    position = {"t": "2026-11-25T12:00:00+00:00", "id": "abc"}
-    assert decode_cursor(encode_cursor(position)) == position
-    assert decode_cursor(None) is None
-    for garbage in ("not base64 !!", "bm90IGpzb24", encode_cursor([1, 2])):  # type: ignore[arg-type]
-        with pytest.raises(ValidationFailed):
-            decode_cursor(garbage)
+    users = Keyset("users", TimeIdPosition)
+    position = TimeIdPosition(t=dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC), id="5f0c1e9e-0000-4000-8000-000000000001")
+    assert users.decode(users.encode(position)) == position
+    assert users.decode(None) is None
+    foreign = Keyset("keys", TimeIdPosition).encode(position)
+    for garbage in ("not base64 !!", "bm90IGpzb24", "bm90IGpzb24.AAAA", foreign, users.encode(position)[:-2] + "AA"):
+        with pytest.raises(ValidationFailed) as raised:
+            users.decode(garbage)
+        assert raised.value.code == "invalid_cursor" and raised.value.details[0]["loc"] == ["query", "cursor"]
 
 
-def test_page_of_uses_the_extra_row_only_to_say_there_is_more():
-    rows = [{"id": i} for i in range(4)]
-    page = page_of(rows, 3, cursor_of=lambda r: {"id": r["id"]})
-    assert [r["id"] for r in page["items"]] == [0, 1, 2]
-    assert decode_cursor(page["next_cursor"]) == {"id": 2}
-    last = page_of(rows[:2], 3, cursor_of=lambda r: {"id": r["id"]})
-    assert last["next_cursor"] is None
+def test_page_uses_the_extra_row_only_to_say_there_is_more():
+    by_seq = Keyset("entries", SeqPosition)
+    rows = [{"seq": i} for i in range(4)]
+    page = by_seq.page(rows, 3, lambda row: SeqPosition(seq=row["seq"]))
+    assert [r["seq"] for r in page.items] == [0, 1, 2]
+    assert by_seq.decode(page.next_cursor) == SeqPosition(seq=2)
+    assert by_seq.page(rows[:2], 3, lambda row: SeqPosition(seq=row["seq"])).next_cursor is None
+    assert page.map(lambda row: row["seq"] * 10).items == [0, 10, 20]
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201])

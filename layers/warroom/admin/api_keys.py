@@ -39,7 +39,7 @@ from warroom.core.config import get_settings
 from warroom.core.db import connection
 from warroom.core.errors import Forbidden, NotFound, Unauthorized
 from warroom.core.ids import uuid_or_not_found
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.core.security import ROLES, Principal, Role, role_at_least
 
 if TYPE_CHECKING:
@@ -180,21 +180,24 @@ def _key_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_api_keys(cursor: str | None, limit: int) -> dict[str, Any]:
+API_KEYS_KEYSET = Keyset("admin.api_keys", TimeIdPosition)
+
+
+def list_api_keys(cursor: str | None, limit: int) -> Page[Any]:
     """Every key (active, revoked and expired), newest first; never a key or its hash."""
     from warroom.admin.models import ApiKeyOut  # the models (and email validation) are not needed to authenticate
 
-    after = decode_cursor(cursor)
+    after = API_KEYS_KEYSET.decode(cursor)
     where, params = "", []
     if after:
-        where, params = " WHERE (created_at, id) < (%s::timestamptz, %s::uuid)", [after.get("t"), after.get("id")]
+        where, params = " WHERE (created_at, id) < (%s::timestamptz, %s::uuid)", [after.t, after.id]
     with connection() as conn:
         rows = conn.execute(
             f"SELECT {_KEY_COLUMNS} FROM api_keys{where} ORDER BY created_at DESC, id DESC LIMIT %s",  # noqa: S608
             (*params, limit + 1),
         ).fetchall()
-    page = page_of(rows, limit, cursor_of=lambda row: {"t": row["created_at"].isoformat(), "id": str(row["id"])})
-    return {"items": [ApiKeyOut(**_key_out(row)) for row in page["items"]], "next_cursor": page["next_cursor"]}
+    page = API_KEYS_KEYSET.page(rows, limit, lambda row: TimeIdPosition(t=row["created_at"], id=row["id"]))
+    return page.map(lambda row: ApiKeyOut(**_key_out(row)))
 
 
 def create_api_key(

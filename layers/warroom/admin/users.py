@@ -40,7 +40,7 @@ from warroom.auth.users import insert_user_unless_email_taken, user_out
 from warroom.core.db import connection
 from warroom.core.errors import Conflict, NotFound
 from warroom.core.ids import uuid_or_not_found
-from warroom.core.pagination import decode_cursor, page_of
+from warroom.core.pagination import Keyset, Page, TimeIdPosition
 
 # What an admin sees of a user; never the password hash or the MFA secret.
 _USER_COLUMNS = (
@@ -48,14 +48,17 @@ _USER_COLUMNS = (
 )
 
 
+USERS_KEYSET = Keyset("admin.users", TimeIdPosition)
+
+
 class LastAdmin(Conflict):
     code = "last_admin"
     default_message = "This is the last active admin: make another admin first."
 
 
-def list_users(role: str | None, status: str | None, q: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+def list_users(role: str | None, status: str | None, q: str | None, cursor: str | None, limit: int) -> Page[UserOut]:
     """Users newest first, filtered by role, status and an email/name substring."""
-    after = decode_cursor(cursor)
+    after = USERS_KEYSET.decode(cursor)
     conditions, params = [], []
     if role:
         conditions.append("role = %s")
@@ -69,15 +72,15 @@ def list_users(role: str | None, status: str | None, q: str | None, cursor: str 
         params += [pattern, pattern]
     if after:
         conditions.append("(created_at, id) < (%s::timestamptz, %s::uuid)")
-        params += [after.get("t"), after.get("id")]
+        params += [after.t, after.id]
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     with connection() as conn:
         rows = conn.execute(
             f"SELECT {_USER_COLUMNS} FROM users{where} ORDER BY created_at DESC, id DESC LIMIT %s",  # noqa: S608
             (*params, limit + 1),
         ).fetchall()
-    page = page_of(rows, limit, cursor_of=lambda row: {"t": row["created_at"].isoformat(), "id": str(row["id"])})
-    return {"items": [user_out(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+    page = USERS_KEYSET.page(rows, limit, lambda row: TimeIdPosition(t=row["created_at"], id=row["id"]))
+    return page.map(user_out)
 
 
 def create_user(body: UserCreate, actor: dict[str, Any]) -> UserOut:

@@ -18,7 +18,7 @@ from warroom.audit.models import AuditEntry, AuditFilters, AuditQuery
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
 from warroom.core.ids import uuid_or_not_found
-from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
+from warroom.core.pagination import Keyset, Page, SeqPosition
 
 ENTRY_COLUMNS = (
     "id, seq, timestamp, user_id, action, resource_type, resource_id, details,"
@@ -50,31 +50,24 @@ def entry_out(row: dict[str, Any]) -> AuditEntry:
     )
 
 
-def _after_seq(cursor: str | None) -> int | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        return int(position["seq"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise invalid_cursor() from error
+AUDIT_KEYSET = Keyset("audit.entries", SeqPosition)
 
 
-def list_entries(query: AuditQuery) -> dict[str, Any]:
+def list_entries(query: AuditQuery) -> Page[AuditEntry]:
     """One page of entries matching the filters, newest (highest ``seq``) first."""
     conditions, params = filter_clause(query)
-    after = _after_seq(query.cursor)
+    after = AUDIT_KEYSET.decode(query.cursor)
     if after is not None:
         conditions.append("seq < %s")
-        params.append(after)
+        params.append(after.seq)
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     with connection() as conn:
         rows = conn.execute(
             f"SELECT {ENTRY_COLUMNS} FROM audit_logs{where} ORDER BY seq DESC LIMIT %s",  # noqa: S608
             (*params, query.limit + 1),
         ).fetchall()
-    page = page_of(rows, query.limit, cursor_of=lambda row: {"seq": row["seq"]})
-    return {"items": [entry_out(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+    page = AUDIT_KEYSET.page(rows, query.limit, lambda row: SeqPosition(seq=row["seq"]))
+    return page.map(entry_out)
 
 
 def get_entry(entry_id: str) -> AuditEntry:

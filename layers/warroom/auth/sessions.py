@@ -32,7 +32,7 @@ from warroom.auth.tokens import new_opaque_token, token_hash
 from warroom.core.config import get_settings
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
-from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
+from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.core.security import Principal
 
 RefreshStatus = Literal["rotated", "unknown", "expired", "revoked", "reused"]
@@ -134,11 +134,14 @@ def rotate_refresh_token(conn: psycopg.Connection, refresh_token: str) -> Refres
     return RefreshOutcome("rotated", refresh_token=successor, **ids)
 
 
+SESSIONS_KEYSET = Keyset("auth.sessions", TimeIdPosition)
+
+
 def fetch_active_sessions_page(
-    conn: psycopg.Connection, user_id: str, after: dict[str, Any] | None, limit: int
+    conn: psycopg.Connection, user_id: str, after: TimeIdPosition | None, limit: int
 ) -> list[dict[str, Any]]:
     """The user's live sessions, newest first, keyset-paginated on (created_at, id); ``limit`` rows at most."""
-    after_time, after_id = (after["t"], after["id"]) if after else (None, None)
+    after_time, after_id = (after.t, after.id) if after else (None, None)
     return conn.execute(
         "SELECT id, user_agent, host(ip_address) AS ip_address, created_at, last_used_at, expires_at"
         " FROM user_sessions WHERE user_id = %s AND revoked_at IS NULL AND expires_at > now()"
@@ -148,20 +151,15 @@ def fetch_active_sessions_page(
     ).fetchall()
 
 
-def list_own_sessions(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+def list_own_sessions(principal: Principal, limit: int, cursor: str | None) -> Page[SessionOut]:
     """One page of the caller's live sessions, the one their token belongs to flagged ``current``."""
-    after = decode_cursor(cursor)
-    if after is not None:
-        try:
-            after = {"t": dt.datetime.fromisoformat(str(after["t"])), "id": str(uuid.UUID(str(after["id"])))}
-        except (KeyError, ValueError) as error:
-            raise invalid_cursor() from error
+    after = SESSIONS_KEYSET.decode(cursor)
     with connection() as conn:
         rows = fetch_active_sessions_page(conn, principal.user_id, after, limit + 1)
     items = [
         SessionOut(**{**row, "id": str(row["id"]), "current": str(row["id"]) == principal.session_id}) for row in rows
     ]
-    return page_of(items, limit, cursor_of=lambda item: {"t": item.created_at.isoformat(), "id": item.id})
+    return SESSIONS_KEYSET.page(items, limit, lambda item: TimeIdPosition(t=item.created_at, id=item.id))
 
 
 def revoke_own_session(principal: Principal, session_id: str, actor: dict[str, Any]) -> None:

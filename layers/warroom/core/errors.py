@@ -67,6 +67,13 @@ class ValidationFailed(WarRoomError):
     status_code, code, default_message = 422, "validation_error", "The request has invalid fields."
 
 
+class InvalidCursor(ValidationFailed):
+    """A list's ``cursor`` that this list did not hand out (forged, foreign or malformed)."""
+
+    code = "invalid_cursor"
+    default_message = "The cursor is not valid; use next_cursor from a previous page of this list."
+
+
 class TooManyRequests(WarRoomError):
     status_code, code, default_message = 429, "rate_limited", "Too many requests; slow down."
 

@@ -14,7 +14,6 @@ is broadcast after the commit.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -24,7 +23,7 @@ from psycopg.types.json import Jsonb
 from warroom.audit import record_audit, set_actor
 from warroom.core.db import connection
 from warroom.core.errors import Conflict, NotFound
-from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
+from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.crisis import notify
 from warroom.crisis.detection import crisis_settings, record_change
 from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, TimelineEntry
@@ -81,9 +80,12 @@ def load_alert(alert_id: str, conn: psycopg.Connection | None = None) -> AlertOu
     return alert_out(row) if row else None
 
 
-def list_alerts(query: AlertListQuery) -> dict[str, Any]:
+ALERTS_KEYSET = Keyset("crisis.alerts", TimeIdPosition)
+
+
+def list_alerts(query: AlertListQuery) -> Page[Any]:
     """Alerts newest first, filtered by status, severity range and detection time."""
-    after = decode_cursor(query.cursor)
+    after = ALERTS_KEYSET.decode(query.cursor)
     conditions, params = [], []
     if query.status:
         conditions.append("c.status = %s")
@@ -101,20 +103,16 @@ def list_alerts(query: AlertListQuery) -> dict[str, Any]:
         conditions.append("c.detected_at < %s")
         params.append(query.to)
     if after:
-        try:
-            position = (dt.datetime.fromisoformat(after["t"]), str(uuid.UUID(after["id"])))
-        except (KeyError, TypeError, ValueError) as error:
-            raise invalid_cursor() from error
         conditions.append("(c.detected_at, c.id) < (%s, %s::uuid)")
-        params += list(position)
+        params += [after.t, after.id]
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     with connection() as conn:
         rows = conn.execute(
             f"{_ALERT_SELECT}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT %s",
             (*params, query.limit + 1),
         ).fetchall()
-    page = page_of(rows, query.limit, cursor_of=lambda r: {"t": r["detected_at"].isoformat(), "id": str(r["id"])})
-    return {"items": [alert_out(row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+    page = ALERTS_KEYSET.page(rows, query.limit, lambda row: TimeIdPosition(t=row["detected_at"], id=row["id"]))
+    return page.map(alert_out)
 
 
 def alert_detail(alert_id: str) -> AlertDetail:

@@ -28,7 +28,7 @@ from typing import Any
 from warroom.core import cache
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
-from warroom.core.pagination import decode_cursor, invalid_cursor, page_of
+from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.mentions.ingest import GENERATION_KEY
 from warroom.mentions.models import (
     InfluencersQuery,
@@ -83,21 +83,13 @@ def mention_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _position(cursor: str | None) -> tuple[dt.datetime, uuid.UUID] | None:
-    """The keyset position of a cursor; 422 naming ``cursor`` when it is not one of ours."""
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(position["t"]), uuid.UUID(str(position["id"]))
-    except (KeyError, TypeError, ValueError) as error:
-        raise invalid_cursor() from error
+MENTIONS_KEYSET = Keyset("mentions.mentions", TimeIdPosition)
 
 
-def fetch_mention_page(query: MentionListQuery) -> dict[str, Any]:
+def fetch_mention_page(query: MentionListQuery) -> Page[Any]:
     """One page of mentions, newest first, matching every given filter."""
     where, params = [], []
-    position = _position(query.cursor)
+    position = MENTIONS_KEYSET.decode(query.cursor)
     if query.from_ is not None:
         where.append("m.published_at >= %s")
         params.append(query.from_)
@@ -127,16 +119,13 @@ def fetch_mention_page(query: MentionListQuery) -> dict[str, Any]:
         params.append(query.country.upper())
     if position is not None:
         where.append("(m.published_at, m.id) < (%s, %s)")
-        params.extend(position)
+        params.extend([position.t, position.id])
     sql = MENTION_SELECT + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY m.published_at DESC, m.id DESC LIMIT %s"
     with connection() as conn:
         rows = conn.execute(sql, [*params, query.limit + 1]).fetchall()
-    page = page_of(
-        rows, query.limit, cursor_of=lambda row: {"t": row["published_at"].isoformat(), "id": str(row["id"])}
-    )
-    page["items"] = [mention_out(row) for row in page["items"]]
-    return page
+    page = MENTIONS_KEYSET.page(rows, query.limit, lambda row: TimeIdPosition(t=row["published_at"], id=row["id"]))
+    return page.map(mention_out)
 
 
 def fetch_mention(mention_id: str) -> dict[str, Any]:
