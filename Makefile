@@ -39,6 +39,14 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/cfn-lint template.yaml
 
+## Fuzz the API: schemathesis against a fresh `warroom dev` on FUZZ_PORT, checking every answer against the
+## OpenAPI document (status codes, content types, response schemas, no 5xx). Not part of `make test`.
+FUZZ_PORT ?= 3997
+FUZZ_EXAMPLES ?= 30
+.PHONY: fuzz
+fuzz: install
+	$(BIN)/python tests/fuzz/fuzz_api.py --port $(FUZZ_PORT) --max-examples $(FUZZ_EXAMPLES)
+
 ## Benchmarks: ratios against a baseline measured in the same run (not part of `make test`).
 bench: install
 	$(BIN)/python -m pytest tests/perf -s -p no:randomly -o addopts="" -q

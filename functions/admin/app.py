@@ -6,22 +6,22 @@ from warroom.admin import api_keys, users
 from warroom.admin.models import (
     ApiKeyCreate,
     ApiKeyCreated,
-    ApiKeyPage,
+    ApiKeyOut,
     UserCreate,
     UserListQuery,
-    UserPage,
     UserUpdate,
 )
+from warroom.auth.guard import authenticate_request
 from warroom.auth.models import UserOut
 from warroom.core.http import RequestContext, WarRoomApp
-from warroom.core.pagination import PageQuery
+from warroom.core.pagination import Page, PageQuery
 from warroom.crisis.models import SimulateBody, SimulateOut
 
-app = WarRoomApp("admin")
+app = WarRoomApp("admin", authenticate=authenticate_request)
 
 
-@app.endpoint("GET", "/api/v1/admin/users", role="admin", query=UserListQuery, response=UserPage, errors=(400,))
-def list_users(query: UserListQuery) -> dict:
+@app.endpoint("GET", "/api/v1/admin/users", role="admin", query=UserListQuery, response=Page[UserOut])
+def list_users(query: UserListQuery) -> Page[UserOut]:
     """Users, newest first, filtered by role, status or a substring of the email or name."""
     return users.list_users(query.role, query.status, query.q, query.cursor, query.limit)
 
@@ -56,8 +56,8 @@ def deactivate_user(user_id: str, ctx: RequestContext) -> None:
     users.deactivate_user(user_id, ctx.actor())
 
 
-@app.endpoint("GET", "/api/v1/admin/api-keys", role="admin", query=PageQuery, response=ApiKeyPage, errors=(400,))
-def list_api_keys(query: PageQuery) -> dict:
+@app.endpoint("GET", "/api/v1/admin/api-keys", role="admin", query=PageQuery, response=Page[ApiKeyOut])
+def list_api_keys(query: PageQuery) -> Page[ApiKeyOut]:
     """API keys (active, revoked and expired), newest first, by prefix; never the key itself."""
     return api_keys.list_api_keys(query.cursor, query.limit)
 
@@ -93,6 +93,6 @@ def simulate(body: SimulateBody) -> dict:
     `crisis:detected` reaches the dashboards within seconds for `crisis` and `slow-burn`, never for
     `viral-positive`. Answers what was ingested and which alerts it opened or updated.
     """
-    from warroom.crisis.simulate import simulate as simulate_scenario  # ingest + detection: this route only
+    from warroom.pipelines.simulate import simulate as simulate_scenario  # ingest + detection: this route only
 
     return simulate_scenario(body.scenario, body.topic)

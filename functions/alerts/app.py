@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from warroom.auth.guard import authenticate_request
 from warroom.core.http import RequestContext, WarRoomApp
+from warroom.core.pagination import Page
 from warroom.crisis import alerts
-from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, AlertPage, AlertTransition
+from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, AlertTransition
 
-app = WarRoomApp("alerts")
+app = WarRoomApp("alerts", authenticate=authenticate_request)
 
 
-@app.endpoint("GET", "/api/v1/alerts", role="readonly", query=AlertListQuery, response=AlertPage, errors=(400,))
-def list_alerts(query: AlertListQuery) -> dict:
+@app.endpoint("GET", "/api/v1/alerts", role="readonly", query=AlertListQuery, response=Page[AlertOut])
+def list_alerts(query: AlertListQuery) -> Page[AlertOut]:
     """Alerts newest first; filters: status, severity range (1-10), detection time (`from`, `to`)."""
     return alerts.list_alerts(query)
 

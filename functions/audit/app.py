@@ -8,26 +8,44 @@ from chalice import Response
 
 from warroom.audit.chain import verify_chain
 from warroom.audit.export import export_entries
-from warroom.audit.models import AuditEntry, AuditPage, AuditQuery, ExportLinkOut, ExportQuery, VerifyOut
+from warroom.audit.models import AuditEntry, AuditQuery, ChainHead, ExportLinkOut, ExportQuery, VerifyOut, VerifyQuery
 from warroom.audit.trail import get_entry, list_entries
-from warroom.core.http import RequestContext, WarRoomApp
+from warroom.auth.guard import authenticate_request
+from warroom.core.http import OtherAnswer, RequestContext, WarRoomApp
+from warroom.core.pagination import Page
 
-app = WarRoomApp("audit")
+app = WarRoomApp("audit", authenticate=authenticate_request)
 
 
-@app.endpoint("GET", "/api/v1/audit", role="manager", query=AuditQuery, response=AuditPage, errors=(400,))
-def list_audit(query: AuditQuery) -> dict:
+@app.endpoint("GET", "/api/v1/audit", role="manager", query=AuditQuery, response=Page[AuditEntry])
+def list_audit(query: AuditQuery) -> Page[AuditEntry]:
     """Audit entries, newest first, filtered by user, action, resource and time."""
     return list_entries(query)
 
 
-@app.endpoint("GET", "/api/v1/audit/verify", role="manager", response=VerifyOut)
-def verify() -> VerifyOut:
-    """Check the whole hash chain: `ok` with the number of entries, or the first broken entry and why."""
-    return verify_chain()
+@app.endpoint("GET", "/api/v1/audit/verify", role="manager", query=VerifyQuery, response=VerifyOut, errors=(503,))
+def verify(query: VerifyQuery) -> VerifyOut:
+    """Check the whole hash chain against an anchor: `ok`, or the first broken entry and why.
+
+    The anchor is the `anchor_seq`/`anchor_hash` given (a `head` saved from an earlier verify), else the head
+    stored hourly outside the database; a chain shorter than it is `truncated`, another hash `anchor_mismatch`.
+    """
+    anchor = ChainHead(seq=query.anchor_seq, hash=query.anchor_hash) if query.anchor_seq is not None else None
+    return verify_chain(anchor)
 
 
-@app.endpoint("GET", "/api/v1/audit/export", role="manager", query=ExportQuery, content_type="text/csv", response=str)
+@app.endpoint(
+    "GET",
+    "/api/v1/audit/export",
+    role="manager",
+    query=ExportQuery,
+    response=str,
+    content_type="text/csv",
+    other_answers=(
+        OtherAnswer(200, list[AuditEntry], description="`format=json`: the entries as a JSON array."),
+        OtherAnswer(303, ExportLinkOut, headers=("Location",), description="Over 4 MB: a link to download it."),
+    ),
+)
 def export(query: ExportQuery, ctx: RequestContext) -> Response:
     """Export the matching entries as CSV or JSON, oldest first (audited).
 

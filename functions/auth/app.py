@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from warroom import notifications
 from warroom.auth import account, login, mfa, permissions, sessions
+from warroom.auth.guard import authenticate_request
 from warroom.auth.models import (
     AcceptedOut,
     EmailVerifyBody,
@@ -28,21 +29,27 @@ from warroom.auth.models import (
     ProfileUpdate,
     RefreshBody,
     RegisterBody,
-    SessionPage,
+    SessionOut,
     TokenPairOut,
     TokenVerifyBody,
     TokenVerifyOut,
     UserOut,
 )
 from warroom.core.http import RequestContext, WarRoomApp
-from warroom.core.pagination import PageQuery
+from warroom.core.pagination import Page, PageQuery
 
-app = WarRoomApp("auth")
+app = WarRoomApp("auth", authenticate=authenticate_request)
 PREFIX = "/api/v1/auth"
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/register", role=None, body=RegisterBody, response=UserOut, status_code=201, errors=(403, 409)
+    "POST",
+    f"{PREFIX}/register",
+    role=None,
+    body=RegisterBody,
+    response=UserOut,
+    status_code=201,
+    errors=(403, 409, 503),
 )
 def register(body: RegisterBody, ctx: RequestContext) -> UserOut:
     """Create your own readonly account (while registration is open); a verification link is emailed."""
@@ -50,7 +57,12 @@ def register(body: RegisterBody, ctx: RequestContext) -> UserOut:
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/login", role=None, body=LoginBody, response=TokenPairOut | MfaChallengeOut, errors=(403, 429)
+    "POST",
+    f"{PREFIX}/login",
+    role=None,
+    body=LoginBody,
+    response=TokenPairOut | MfaChallengeOut,
+    errors=(401, 403, 429, 503),
 )
 def log_in(body: LoginBody, ctx: RequestContext) -> TokenPairOut | MfaChallengeOut:
     """Sign in: an access and a refresh token, or an MFA challenge when MFA is on."""
@@ -69,7 +81,7 @@ def log_out_everywhere(ctx: RequestContext) -> None:
     login.logout_all(ctx.principal, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/refresh", role=None, body=RefreshBody, response=TokenPairOut, errors=(403,))
+@app.endpoint("POST", f"{PREFIX}/refresh", role=None, body=RefreshBody, response=TokenPairOut, errors=(401, 403, 503))
 def refresh(body: RefreshBody, ctx: RequestContext) -> TokenPairOut:
     """Swap a refresh token for a new pair (each refresh token works once; a replay ends the session)."""
     return login.refresh(body.refresh_token, ctx.actor())
@@ -109,20 +121,26 @@ def change_password(body: PasswordChangeBody, ctx: RequestContext) -> None:
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/password/forgot", role=None, body=PasswordForgotBody, response=AcceptedOut, status_code=202
+    "POST",
+    f"{PREFIX}/password/forgot",
+    role=None,
+    body=PasswordForgotBody,
+    response=AcceptedOut,
+    status_code=202,
+    errors=(503,),
 )
 def forgot_password(body: PasswordForgotBody, ctx: RequestContext) -> AcceptedOut:
     """Ask for a password reset link (the answer is the same whether the account exists or not)."""
     return account.forgot_password(body.email, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/password/reset", role=None, body=PasswordResetBody, status_code=204)
+@app.endpoint("POST", f"{PREFIX}/password/reset", role=None, body=PasswordResetBody, status_code=204, errors=(503,))
 def reset_password(body: PasswordResetBody, ctx: RequestContext) -> None:
     """Set a new password with the emailed token; every session is signed out."""
     account.reset_password(body, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/email/verify", role=None, body=EmailVerifyBody, response=UserOut)
+@app.endpoint("POST", f"{PREFIX}/email/verify", role=None, body=EmailVerifyBody, response=UserOut, errors=(503,))
 def verify_email(body: EmailVerifyBody, ctx: RequestContext) -> UserOut:
     """Confirm your email address with the emailed token."""
     return account.verify_email(body.token, ctx.actor())
@@ -134,8 +152,8 @@ def resend_verification(ctx: RequestContext) -> AcceptedOut:
     return account.resend_verification(ctx.principal)
 
 
-@app.endpoint("GET", f"{PREFIX}/sessions", role="readonly", query=PageQuery, response=SessionPage)
-def list_sessions(query: PageQuery, ctx: RequestContext) -> dict:
+@app.endpoint("GET", f"{PREFIX}/sessions", role="readonly", query=PageQuery, response=Page[SessionOut])
+def list_sessions(query: PageQuery, ctx: RequestContext) -> Page[SessionOut]:
     """Your signed-in sessions, newest first; the one of this token has ``current: true``."""
     return sessions.list_own_sessions(ctx.principal, query.limit, query.cursor)
 
@@ -146,7 +164,9 @@ def revoke_session(id: str, ctx: RequestContext) -> None:
     sessions.revoke_own_session(ctx.principal, id, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/mfa/setup", role="readonly", body=PasswordConfirmBody, response=MfaSetupOut)
+@app.endpoint(
+    "POST", f"{PREFIX}/mfa/setup", role="readonly", body=PasswordConfirmBody, response=MfaSetupOut, errors=(409,)
+)
 def setup_mfa(body: PasswordConfirmBody, ctx: RequestContext) -> MfaSetupOut:
     """Start MFA: a TOTP secret and otpauth:// URI, shown once; confirm it with mfa/verify."""
     return mfa.setup(ctx.principal, body.password, ctx.actor())
@@ -158,14 +178,16 @@ def setup_mfa(body: PasswordConfirmBody, ctx: RequestContext) -> MfaSetupOut:
     role=None,
     body=MfaVerifyBody,
     response=TokenPairOut | MfaStatusOut,
-    errors=(401, 403, 409, 429),
+    errors=(401, 403, 409, 429, 503),
 )
 def verify_mfa(body: MfaVerifyBody, ctx: RequestContext) -> TokenPairOut | MfaStatusOut:
     """``{code}`` with a Bearer token turns MFA on; ``{mfa_token, code}`` completes a login (no token needed)."""
     return mfa.verify(body, ctx.headers, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/mfa/disable", role="readonly", body=MfaDisableBody, response=MfaStatusOut)
+@app.endpoint(
+    "POST", f"{PREFIX}/mfa/disable", role="readonly", body=MfaDisableBody, response=MfaStatusOut, errors=(409,)
+)
 def disable_mfa(body: MfaDisableBody, ctx: RequestContext) -> MfaStatusOut:
     """Turn MFA off (needs your password and a current code)."""
     return mfa.disable(ctx.principal, body.password, body.code, ctx.actor())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from warroom.auth.guard import authenticate_request
 from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.security import require
 from warroom.intelligence.analysis import analyze
 from warroom.intelligence.briefing import generate_brief_now, latest_brief
 from warroom.intelligence.models import AnalysisOut, AnalyzeBody, BriefingOut, BriefingQuery
 
-app = WarRoomApp("intelligence")
+app = WarRoomApp("intelligence", authenticate=authenticate_request)
 
 
 @app.endpoint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.core.logs import configure_logging
-from warroom.mentions.kpis import refresh_kpis
+from warroom.dashboard.kpis import refresh_kpis
 
 logger = configure_logging("kpi_refresh")
 

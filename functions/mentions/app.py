@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from warroom.auth.guard import authenticate_request
 from warroom.core.http import WarRoomApp
+from warroom.core.pagination import Page
 from warroom.mentions.models import (
+    GeoOut,
+    InfluencersOut,
     InfluencersQuery,
     MentionListQuery,
     MentionOut,
-    MentionPage,
     PeriodQuery,
     SentimentQuery,
+    SentimentSeriesOut,
     SyncBody,
     SyncOut,
+    TrendingOut,
     TrendingQuery,
 )
 from warroom.mentions.queries import (
@@ -24,13 +29,15 @@ from warroom.mentions.queries import (
     sentiment_series,
     trending,
 )
-from warroom.mentions.sync import sync_mentions
+from warroom.pipelines.listening import sync_then_detect
 
-app = WarRoomApp("mentions")
+app = WarRoomApp("mentions", authenticate=authenticate_request)
 
 
-@app.endpoint("GET", "/api/v1/mentionlytics/mentions", role="readonly", query=MentionListQuery, response=MentionPage)
-def list_mentions(query: MentionListQuery) -> dict[str, Any]:
+@app.endpoint(
+    "GET", "/api/v1/mentionlytics/mentions", role="readonly", query=MentionListQuery, response=Page[MentionOut]
+)
+def list_mentions(query: MentionListQuery) -> Page[MentionOut]:
     """Mentions, newest first, filtered by time, source, sentiment, full text, topic, crisis and country."""
     return fetch_mention_page(query)
 
@@ -41,25 +48,29 @@ def get_mention(mention_id: str) -> dict[str, Any]:
     return fetch_mention(mention_id)
 
 
-@app.endpoint("GET", "/api/v1/mentionlytics/sentiment", role="readonly", query=SentimentQuery)
+@app.endpoint(
+    "GET", "/api/v1/mentionlytics/sentiment", role="readonly", query=SentimentQuery, response=SentimentSeriesOut
+)
 def get_sentiment(query: SentimentQuery) -> dict[str, Any]:
     """Mentions and average sentiment per minute, hour or day, with the breakdown by source."""
     return sentiment_series(query)
 
 
-@app.endpoint("GET", "/api/v1/mentionlytics/geo", role="readonly", query=PeriodQuery)
+@app.endpoint("GET", "/api/v1/mentionlytics/geo", role="readonly", query=PeriodQuery, response=GeoOut)
 def get_geo(query: PeriodQuery) -> dict[str, Any]:
     """Mentions and average sentiment by country and region."""
     return geo_breakdown(query)
 
 
-@app.endpoint("GET", "/api/v1/mentionlytics/influencers", role="readonly", query=InfluencersQuery)
+@app.endpoint(
+    "GET", "/api/v1/mentionlytics/influencers", role="readonly", query=InfluencersQuery, response=InfluencersOut
+)
 def get_influencers(query: InfluencersQuery) -> dict[str, Any]:
     """Authors ranked by reach and engagement in the period, with their sentiment."""
     return influencers(query)
 
 
-@app.endpoint("GET", "/api/v1/mentionlytics/trending", role="readonly", query=TrendingQuery)
+@app.endpoint("GET", "/api/v1/mentionlytics/trending", role="readonly", query=TrendingQuery, response=TrendingOut)
 def get_trending(query: TrendingQuery) -> dict[str, Any]:
     """Topics and keywords whose volume rose most against their own baseline."""
     return trending(query)
@@ -71,4 +82,4 @@ def post_sync(body: SyncBody) -> dict[str, Any]:
 
     503 naming the cause when the live source cannot be used (token missing or rejected, vendor down).
     """
-    return sync_mentions(max_pages=body.max_pages)
+    return sync_then_detect(max_pages=body.max_pages)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from warroom.auth.guard import authenticate_request
 from warroom.core.logs import configure_logging
 from warroom.realtime.websocket import on_connect, on_disconnect, on_message
 
 logger = configure_logging("realtime")
-ROUTES = {"$connect": on_connect, "$disconnect": on_disconnect}
+# The authenticator is handed in: realtime must not import auth (auth imports realtime for its broadcasts).
+ROUTES = {"$connect": functools.partial(on_connect, authenticate=authenticate_request), "$disconnect": on_disconnect}
 
 
 @logger.inject_lambda_context

@@ -6,7 +6,7 @@ from typing import Any
 
 from warroom.core.logs import configure_logging
 from warroom.mentions.sources import SourceUnavailable
-from warroom.mentions.sync import sync_mentions
+from warroom.pipelines.listening import sync_then_detect
 
 logger = configure_logging("source_sync")
 
@@ -19,6 +19,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cause and reported in the result rather than raised: the next tick retries, and nothing is lost.
     """
     try:
-        return sync_mentions()
+        return sync_then_detect()
     except SourceUnavailable as error:
         return {"error": {"dependency": "mentionlytics", "cause": error.cause, "message": error.message}}

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Response
 
-from warroom.core.http import RequestContext, WarRoomApp
+from warroom.auth.guard import authenticate_request
+from warroom.core.data_mode import get_data_mode
+from warroom.core.http import OtherAnswer, RequestContext, WarRoomApp
 from warroom.core.openapi import openapi_document
-from warroom.system.data_mode import get_data_mode
-from warroom.system.docs import DOCS_PAGE, docs_asset
+from warroom.system.docs import DOCS_CSP, DOCS_PAGE, docs_asset
 from warroom.system.health import check_health
 from warroom.system.models import DataModeBody, DataModeOut, HealthOut, SettingOut, SettingsOut, SettingUpdate
 from warroom.system.settings import list_settings, write_setting
 
-app = WarRoomApp("system")
+app = WarRoomApp("system", authenticate=authenticate_request)
 
 
-@app.endpoint("GET", "/api/v1/health", role=None, response=HealthOut)
+@app.endpoint(
+    "GET",
+    "/api/v1/health",
+    role=None,
+    response=HealthOut,
+    other_answers=(OtherAnswer(503, HealthOut, description="PostgreSQL does not answer: `status` is `down`."),),
+)
 def health() -> Response:
     """Health of the system and its dependencies.
 
@@ -29,7 +38,7 @@ def health() -> Response:
     )
 
 
-@app.endpoint("GET", "/api/v1/openapi.json", role=None)
+@app.endpoint("GET", "/api/v1/openapi.json", role=None, response=dict[str, Any])
 def openapi() -> Response:
     """This API's OpenAPI 3.1 document, generated from the routes."""
     return Response(body=openapi_document(), headers={"Content-Type": "application/json"})
@@ -38,10 +47,19 @@ def openapi() -> Response:
 @app.endpoint("GET", "/api/v1/docs", role=None, content_type="text/html")
 def docs() -> Response:
     """Interactive API documentation (Swagger UI)."""
-    return Response(body=DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+    return Response(
+        body=DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": DOCS_CSP}
+    )
 
 
-@app.endpoint("GET", "/api/v1/docs/assets/{name}", role=None, content_type="application/javascript", errors=(404,))
+@app.endpoint(
+    "GET",
+    "/api/v1/docs/assets/{name}",
+    role=None,
+    content_type="application/javascript",
+    other_answers=(OtherAnswer(200, str, content_type="text/css", description="The stylesheet."),),
+    errors=(404,),
+)
 def docs_assets(name: str) -> Response:
     """A static file of the documentation page."""
     content, content_type = docs_asset(name)

@@ -4,7 +4,8 @@ Example
 -------
 >>> sources = start_event_sources(functions, app.state.runtime, stack.resolve, stack_name="warroom-local")
 >>> ...
->>> sources.stop()
+>>> sources.request_stop()   # at once, e.g. from a signal handler: no new fire, no new batch
+>>> sources.stop(timeout_s=1)
 
 They invoke through the gateway's `LambdaRuntime`, so a code reload (which recycles the runtime's containers, or
 restarts the serving process) applies to them too.
@@ -12,8 +13,8 @@ restarts the serving process) applies to them too.
 
 from __future__ import annotations
 
-import argparse
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,17 +35,25 @@ class EventSources:
     _stopped: threading.Event = field(default_factory=threading.Event, repr=False)
     _launcher: threading.Thread | None = field(default=None, repr=False)
 
-    def stop(self) -> None:
-        """Stop polling and firing (or starting); waits about a second for the long polls to return."""
+    def request_stop(self) -> None:
+        """Stop firing and polling, without waiting for the long polls in progress to return."""
         self._stopped.set()
-        if self._launcher is not None:
-            self._launcher.join(10)
         if self.scheduler is not None:
-            self.scheduler.stop()
+            self.scheduler.request_stop()
         for poller in self.pollers:
-            poller.request_stop()  # all at once, then wait: the long polls end in parallel
+            poller.request_stop()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop, and wait up to `timeout_s` in all for the long polls (at most a second) and batches to end."""
+        deadline = time.monotonic() + timeout_s
+        self.request_stop()
+        if self._launcher is not None:
+            self._launcher.join(max(0.0, deadline - time.monotonic()))
+            self.request_stop()  # what the launcher may have started meanwhile
+        if self.scheduler is not None:
+            self.scheduler.stop(max(0.0, deadline - time.monotonic()))
         for poller in self.pollers:
-            poller.stop()
+            poller.stop(max(0.0, deadline - time.monotonic()))
 
 
 def start_event_sources(
@@ -80,40 +89,19 @@ def start_event_sources(
     return EventSources(scheduler, pollers)
 
 
-def event_source_config(
-    args: argparse.Namespace, functions: Mapping[str, FunctionSpec], stack: Stack
-) -> dict[str, Any]:
-    """What the serving process needs to start the event sources, as plain JSON types (see `prepare`).
-
-    Reads the schedules and queue consumers once here, so a bad expression or queue stops `warroom dev` at start.
-    """
-    read_schedules(functions, stack.resolve)
-    read_queue_consumers(functions, stack.resolve)
-    return {
-        "stack": {
-            "name": stack.name,
-            "parameters": dict(stack.parameters),
-            "refs": dict(stack.refs),
-            "attributes": [[resource, attribute, value] for (resource, attribute), value in stack.attributes.items()],
-        },
-        "schedules": getattr(args, "schedules", "on") == "on",
-        "schedule_speed": getattr(args, "schedule_speed", 1.0),
-    }
-
-
-def stack_from_config(config: Mapping[str, Any], template: Mapping[str, Any]) -> Stack:
-    """The provisioned stack (what `Ref` and `Fn::GetAtt` answer) from `event_source_config`'s output."""
-    saved = config["stack"]
-    attributes = {(resource, attribute): value for resource, attribute, value in saved["attributes"]}
-    return Stack(saved["name"], template, dict(saved["parameters"]), dict(saved["refs"]), attributes)
+def check_event_sources(functions: Mapping[str, FunctionSpec], resolve: Callable[[Any], Any]) -> None:
+    """Read the schedules and queue consumers once, so a bad expression or queue stops `warroom dev` at start."""
+    read_schedules(functions, resolve)
+    read_queue_consumers(functions, resolve)
 
 
 def launch_event_sources(
-    config: Mapping[str, Any],
-    template: Mapping[str, Any],
     functions: Mapping[str, FunctionSpec],
     runtime: LambdaRuntime,
+    stack: Stack,
     *,
+    schedules: bool = True,
+    schedule_speed: float = 1.0,
     ready: Callable[[], bool] = lambda: True,
     say: Callable[[str], None] = print,
 ) -> EventSources:
@@ -121,7 +109,6 @@ def launch_event_sources(
 
     Returns at once; `stop()` on the result stops them, or cancels the start if it has not happened yet.
     """
-    stack = stack_from_config(config, template)
     sources = EventSources(None)
 
     def start_when_ready() -> None:
@@ -134,14 +121,16 @@ def launch_event_sources(
                 runtime,
                 stack.resolve,
                 stack_name=stack.name,
-                schedules=bool(config.get("schedules", True)),
-                schedule_speed=float(config.get("schedule_speed", 1.0)),
+                schedules=schedules,
+                schedule_speed=schedule_speed,
                 say=say,
             )
         except TemplateError as error:  # e.g. a queue added to the template since start: restart to provision it
             say(f"schedules and queues NOT started: {error}")
             return
         sources.scheduler, sources.pollers = started.scheduler, started.pollers
+        if sources._stopped.is_set():  # asked to stop while they were starting
+            sources.request_stop()
 
     sources._launcher = threading.Thread(target=start_when_ready, name="localcloud-event-sources", daemon=True)
     sources._launcher.start()

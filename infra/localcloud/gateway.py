@@ -3,13 +3,19 @@
 It mirrors API Gateway (REST, Lambda proxy integration) and the Lambda execution model closely enough that a
 Chalice app behaves as deployed: routing on the template's resource paths, the v1 proxy event, one invocation at
 a time per container, cold starts, timeouts and the 502/504 answers API Gateway gives when a function misbehaves.
+Every answer the gateway gives itself is in the project's one error shape, ``{"error": {"code", "message",
+"details"}}`` as ``application/json``: its own 404/405/413/502/504, what Starlette would answer (a route's 405, an
+unexpected exception) and what the HTTP server answers before any app runs (a request it cannot parse, see
+`error_shaped_http_protocol`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -22,9 +28,9 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from localcloud.lambda_runtime import (
@@ -33,11 +39,15 @@ from localcloud.lambda_runtime import (
     FunctionTimeout,
     InvocationRecord,
     LambdaRuntime,
+    RuntimeClosed,
     print_invocation,
 )
 from localcloud.template import ApiRoute, CorsConfig, FunctionSpec
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+# Lambda's limit on a synchronous invocation's response (the proxy result as JSON): past it Lambda fails the
+# invocation and API Gateway answers 502 -- never a truncated body.
+MAX_LAMBDA_RESPONSE_BYTES = 6_291_556
 API_ID = "warroomdev"
 STAGE = "Prod"
 HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -235,9 +245,27 @@ def proxy_result_to_response(result: Any) -> Response:
     return response
 
 
+# The codes of layers/warroom/core/errors.py for the statuses the gateway or the HTTP server may answer themselves.
+ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The project's one error shape."""
+    return {"error": {"code": code, "message": message, "details": None}}
+
+
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The project's one error shape, for answers the gateway gives itself."""
-    return JSONResponse({"error": {"code": code, "message": message, "details": None}}, status, headers=headers)
+    return JSONResponse(error_body(code, message), status, headers=headers)
 
 
 def _is_text(content_type: str | None, body: bytes) -> bool:
@@ -273,7 +301,10 @@ class _Gateway:
     _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A plain ASGI app rather than a request function: Starlette then routes every HTTP method to it.
+        # The router's default app: every request no other route takes, whatever its method or path.
+        if scope["type"] == "websocket":
+            await _refuse_websocket(scope, send)
+            return
         response = await self.handle(Request(scope, receive))
         await response(scope, receive, send)
 
@@ -301,7 +332,7 @@ class _Gateway:
         raw_path = (request.scope.get("raw_path") or quote(request.url.path).encode()).decode("latin-1")
         match = self.router.match(raw_path)
         if match is None:
-            return error_response(404, "not_found", f"No route for {request.url.path}"), "-", False, request_id
+            return error_response(404, "not_found", f"No route for {request.scope['path']}"), "-", False, request_id
         method = request.method
         route = match.route_for(method)
         if method == "OPTIONS" and self.cors is not None and "OPTIONS" not in match.routes_by_method:
@@ -338,8 +369,17 @@ class _Gateway:
         except FunctionTimeout:
             message = f"{route.function} did not answer within its Timeout"
             return error_response(504, "gateway_timeout", message), route.function, False, request_id
+        except RuntimeClosed:
+            message = "The local cloud is shutting down."
+            return error_response(503, "service_unavailable", message), route.function, False, request_id
         except FunctionError:  # the runtime logged the traceback
             return bad_gateway, route.function, False, request_id
+        if _payload_bytes(execution.result) > MAX_LAMBDA_RESPONSE_BYTES:
+            _log.error("%s (request %s): response over Lambda's 6 MB limit", route.function, execution.request_id)
+            too_large = error_response(
+                502, "response_too_large", f"The function's answer exceeds Lambda's {MAX_LAMBDA_RESPONSE_BYTES} bytes."
+            )
+            return too_large, route.function, execution.cold_start, request_id
         try:
             response = proxy_result_to_response(execution.result)
         except FunctionError as error:
@@ -364,6 +404,14 @@ class _Gateway:
         return Response(status_code=200, headers=headers)
 
 
+def _payload_bytes(result: Any) -> int:
+    """The size of a handler's result as Lambda serialises it (JSON, UTF-8)."""
+    try:
+        return len(json.dumps(result, separators=(",", ":")).encode())
+    except (TypeError, ValueError):
+        return 0  # not JSON: proxy_result_to_response refuses it as a 502 of its own
+
+
 async def _read_body(request: Request) -> bytes | None:
     """The request body, or None when it exceeds API Gateway's payload limit (read no further than that)."""
     declared = request.headers.get("content-length", "")
@@ -378,6 +426,29 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+async def _refuse_websocket(scope: Scope, send: Send) -> None:
+    """A WebSocket handshake on a path without a WebSocket route: 404 in the error shape where the server can."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = JSONResponse(error_body("not_found", f"No WebSocket route for {scope['path']}")).body
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "websocket.http.response.start", "status": 404, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
+
+
+async def _http_exception(request: Request, error: Exception) -> Response:
+    """Starlette's own answers (a route's 405, ...) in the error shape."""
+    assert isinstance(error, HTTPException)
+    code = ERROR_CODES.get(error.status_code, "bad_request" if error.status_code < 500 else "internal_error")
+    return error_response(error.status_code, code, str(error.detail), error.headers)
+
+
+async def _unexpected_exception(request: Request, error: Exception) -> Response:
+    # Starlette logs the traceback and re-raises after sending this.
+    return error_response(500, "internal_error", "The local gateway failed.")
+
+
 def create_gateway(
     functions: Mapping[str, FunctionSpec],
     routes: list[ApiRoute],
@@ -390,11 +461,46 @@ def create_gateway(
     """The local API Gateway as a Starlette app; `app.state.runtime` is its `LambdaRuntime`.
 
     Side effect: sets the functions' environment in `os.environ` (see `apply_function_environment`).
-    HTTP is served by one catch-all route that only matches HTTP scopes: a `WebSocketRoute` can simply be appended
-    to `app.router.routes`, another HTTP route must be inserted before the catch-all.
+    Every request that no route of `app.router.routes` takes goes to the REST gateway (any path, any method, control
+    characters included): other routes, such as the WebSocket API's, are simply appended there.
     """
     runtime = LambdaRuntime(functions, env_by_function, max_concurrency_per_function=max_concurrency_per_function)
     gateway = _Gateway(ApiRouter(routes), runtime, cors, on_invocation or print_invocation)
-    app = Starlette(routes=[Route("/{path:path}", gateway)])
+    app = Starlette(exception_handlers={HTTPException: _http_exception, Exception: _unexpected_exception})
+    app.router.default = gateway
+    app.router.redirect_slashes = False  # API Gateway ignores a trailing slash; the REST router handles it
     app.state.runtime = runtime
     return app
+
+
+def error_shaped_http_protocol(base: type[asyncio.Protocol] | None = None) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol (`base`, default its "auto" choice) answering its own 400 and 500 in the error shape.
+
+    uvicorn answers a request it cannot parse (a bad request line, a control character in the path, oversized
+    headers) with a plain-text 400 before any app runs, and an app that fails before responding with a plain-text
+    500. Pass the result as ``uvicorn.Config(http=...)``.
+    """
+    if base is None:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+        base = AutoHTTPProtocol
+
+    class ErrorShapedHTTPProtocol(base):  # type: ignore[valid-type, misc]
+        def send_400_response(self, msg: str) -> None:
+            body = json.dumps(error_body("bad_request", msg)).encode()
+            head = (
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            )
+            self.transport.write(head.encode("ascii") + body)
+            self.transport.close()
+
+        async def send_500_response(self) -> None:
+            body = json.dumps(error_body("internal_error", "The local gateway failed.")).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await self.send(
+                {"type": "http.response.start", "status": 500, "headers": [*headers, (b"connection", b"close")]}
+            )
+            await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return ErrorShapedHTTPProtocol

@@ -3,6 +3,8 @@
 Each function runs in a small pool of "containers", each a separately loaded instance of its handler module
 with its own thread, one invocation at a time, as in Lambda: the first use of a container is a cold start, a
 handler that outlives its Timeout is abandoned, and `recycle()` (on a code change) makes the next ones cold.
+`close()` abandons every running invocation at once (the callers get `RuntimeClosed`), and container threads are
+daemon threads, so a handler that never returns cannot hold up the process's exit.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import importlib.util
 import itertools
 import logging
 import os
+import queue
 import secrets
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +30,9 @@ from localcloud.template import FunctionSpec, UnsupportedTemplateFeature
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 _container_serials = itertools.count(1)  # process-wide, so module names stay unique across runtimes
+# One handler module loads at a time in the whole process: containers share sys.modules, and two threads importing
+# a package with an import cycle at once (psycopg's) can see it half-initialised, which breaks it for good.
+_module_loading = threading.RLock()
 _log = logging.getLogger("localcloud.lambda_runtime")
 
 
@@ -36,6 +42,10 @@ class FunctionError(Exception):
 
 class FunctionTimeout(FunctionError):
     """The handler ran past its Timeout; its thread keeps running since Python cannot kill a thread."""
+
+
+class RuntimeClosed(FunctionError):
+    """The runtime was closed (the local cloud is stopping) before the invocation finished or started."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,34 @@ class LambdaContext:
         return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
 
 
+class _ContainerThread:
+    """The one thread of a container: runs submitted calls in order; a daemon, unlike ThreadPoolExecutor's."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None]
+        self._calls = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._calls.put((future, function, args))
+        return future
+
+    def shutdown(self) -> None:
+        """End the thread once the call it is running (if any) returns."""
+        self._calls.put(None)
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, function, args = call
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # handed to the invoker
+                future.set_exception(error)
+
+
 class _Container:
     """One execution environment: its own module instance of the handler and the one thread that runs it."""
 
@@ -88,15 +126,20 @@ class _Container:
         self.spec = spec
         self.generation = generation
         self.module_name = f"warroom_fn_{spec.logical_id}_{next(_container_serials)}"
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.module_name)
+        self.thread = _ContainerThread(self.module_name)
         self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}"
         self.handler: Callable[[Any, Any], Any] | None = None
 
-    def start(self) -> None:
-        self.handler = self.executor.submit(self._load_handler).result()
+    def start(self, closed: Future[None]) -> None:
+        """Load the handler module in the container's thread; raises `RuntimeClosed` if `closed` completes first."""
+        loading = self.thread.submit(self._load_handler)
+        wait([loading, closed], return_when=FIRST_COMPLETED)
+        if not loading.done():
+            raise RuntimeClosed(f"{self.spec.logical_id}: the local runtime closed during its cold start")
+        self.handler = loading.result()
 
     def stop(self) -> None:
-        self.executor.shutdown(wait=False)
+        self.thread.shutdown()
         sys.modules.pop(self.module_name, None)
 
     def _load_handler(self) -> Callable[[Any, Any], Any]:
@@ -107,12 +150,13 @@ class _Container:
         if module_spec is None or module_spec.loader is None or not source.is_file():
             raise FunctionError(f"{self.spec.logical_id}: handler module {source} not found")
         module = importlib.util.module_from_spec(module_spec)
-        sys.modules[self.module_name] = module  # dataclasses and pydantic look their module up while loading
-        try:
-            module_spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(self.module_name, None)
-            raise
+        with _module_loading:
+            sys.modules[self.module_name] = module  # dataclasses and pydantic look their module up while loading
+            try:
+                module_spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(self.module_name, None)
+                raise
         handler = getattr(module, attribute, None)
         if not callable(handler):
             raise FunctionError(f"{self.spec.logical_id}: {self.spec.handler} is not a callable in {source}")
@@ -122,24 +166,30 @@ class _Container:
 class _FunctionPool:
     """Up to `max_containers` containers of one function, created lazily; a busy container is never shared."""
 
-    def __init__(self, spec: FunctionSpec, max_containers: int) -> None:
+    def __init__(self, spec: FunctionSpec, max_containers: int, closed: Future[None]) -> None:
         self.spec = spec
         self._max = max_containers
         self._ready = threading.Condition()
         self._idle: list[_Container] = []
         self._size = 0
         self._generation = 0
+        self._closed = closed  # the runtime's: done once it is closed
 
     def acquire(self) -> tuple[_Container, bool]:
-        """An idle container (warm), else a new one (cold) if below the cap, else wait for one to be released."""
+        """An idle container (warm), else a new one (cold) if below the cap, else wait for one to be released.
+
+        Raises `RuntimeClosed` once the pool is closed, also while waiting.
+        """
         with self._ready:
-            self._ready.wait_for(lambda: self._idle or self._size < self._max)
+            self._ready.wait_for(lambda: self._closed.done() or self._idle or self._size < self._max)
+            if self._closed.done():
+                raise RuntimeClosed(f"{self.spec.logical_id}: the local runtime is closed")
             if self._idle:
                 return self._idle.pop(), False  # the most recently used one, as Lambda tends to
             self._size += 1
             container = _Container(self.spec, self._generation)
         try:
-            container.start()
+            container.start(self._closed)
         except BaseException:
             self.discard(container)
             raise
@@ -183,7 +233,10 @@ class LambdaRuntime:
     ) -> None:
         self.functions = dict(functions)
         apply_function_environment(self.functions, env_by_function)
-        self._pools = {name: _FunctionPool(spec, max_concurrency_per_function) for name, spec in functions.items()}
+        self._closed: Future[None] = Future()  # done once closed: wakes every invoker waiting on a handler
+        self._pools = {
+            name: _FunctionPool(spec, max_concurrency_per_function, self._closed) for name, spec in functions.items()
+        }
 
     def invoke(self, function_logical_id: str, event: Any) -> Any:
         """Run the function's handler on `event` and return what it returned; raises `FunctionError`."""
@@ -198,13 +251,18 @@ class LambdaRuntime:
         request_id = str(uuid.uuid4())
         try:
             container, cold_start = pool.acquire()
+        except RuntimeClosed:
+            raise
         except BaseException as error:
             _log.error("%s failed to initialise (request %s)", function_logical_id, request_id, exc_info=error)
             raise FunctionError(f"{function_logical_id} failed to initialise: {error}") from error
         context = self._context(container, request_id)
-        future = container.executor.submit(container.handler, event, context)  # type: ignore[arg-type]
-        done, _ = wait([future], timeout=container.spec.timeout_s)
-        if not done:
+        future = container.thread.submit(container.handler, event, context)  # type: ignore[arg-type]
+        wait([future, self._closed], timeout=container.spec.timeout_s, return_when=FIRST_COMPLETED)
+        if not future.done() and self._closed.done():
+            future.add_done_callback(lambda _: pool.discard(container))
+            raise RuntimeClosed(f"{function_logical_id} was still running when the local runtime closed")
+        if not future.done():
             # Lambda would kill the environment; we can only stop reusing it once its thread returns.
             future.add_done_callback(lambda _: pool.discard(container))
             _log.warning(
@@ -228,8 +286,14 @@ class LambdaRuntime:
             pool.recycle()
 
     def close(self) -> None:
-        """Stop idle containers; busy handler threads finish on their own."""
-        self.recycle()
+        """Stop idle containers and abandon running invocations (their callers get `RuntimeClosed` at once).
+
+        A busy handler thread finishes on its own, or not at all: it is a daemon and never delays the exit.
+        """
+        if not self._closed.done():
+            self._closed.set_result(None)
+        for pool in self._pools.values():
+            pool.recycle()  # also wakes the invokers waiting for a container, who then see the runtime closed
 
     @staticmethod
     def _context(container: _Container, request_id: str) -> LambdaContext:

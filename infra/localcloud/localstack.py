@@ -17,7 +17,6 @@ Example
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -31,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcloud.services import ManagedService, _spawn, _wait_until, free_port
+from localcloud.services import ManagedService, free_port, spawn_server, wait_until_ready
 
 LOCALSTACK_VERSION = "4.9.2"
 # The newest LocalStack that runs on Python 3.11, and the pins it needs (see LOCALSTACK.md for each one's reason).
@@ -95,20 +94,10 @@ def ensure_installed(venv_dir: Path | None = None, say: Callable[[str], None] | 
 
 @dataclass
 class LocalStackService(ManagedService):
-    """A running LocalStack; :meth:`stop` sends SIGTERM and SIGKILLs its process group after 8 s."""
+    """A running LocalStack; :meth:`stop` sends SIGTERM and SIGKILLs its process group after 8 s by default."""
 
     def stop(self, timeout_s: float = _STOP_TIMEOUT_S) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            # The leader is not reaped yet, so its process group id still names only LocalStack's processes.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        super().stop(timeout_s)
 
 
 def start_localstack(
@@ -153,11 +142,19 @@ def start_localstack(
         "SERVICES": ",".join(SERVICES),
     }
     args = [str(python), "-m", "localstack.runtime.main"]
-    spawned = _spawn("localstack", args, state_dir / "localstack.log", signal.SIGKILL, cwd=filesystem_root, env=env)
-    service = LocalStackService(
-        "localstack", f"http://{listen}", pid=spawned.pid, log_path=spawned.log_path, _process=spawned._process
+    log_path = state_dir / "localstack.log"
+    service = spawn_server(
+        "localstack",
+        args,
+        log_path,
+        signal.SIGTERM,
+        death_signal=signal.SIGKILL,
+        service_class=LocalStackService,
+        cwd=filesystem_root,
+        env=env,
     )
-    _wait_until(service, lambda: _check_health(service.url), ConnectionError)
+    service.url = f"http://{listen}"
+    wait_until_ready(service, lambda: _check_health(service.url), ConnectionError)
     return service
 
 

@@ -78,6 +78,22 @@ class Stack:
     def resolve(self, value: Any) -> Any:
         return resolve_intrinsics(value, self.ref, self.getatt)
 
+    def to_json(self) -> dict[str, Any]:
+        """What `from_json` needs to answer the same `Ref`s and `Fn::GetAtt`s, as plain JSON types."""
+        return {
+            "name": self.name,
+            "parameters": dict(self.parameters),
+            "refs": dict(self.refs),
+            "attributes": [[resource, attribute, value] for (resource, attribute), value in self.attributes.items()],
+            "account_id": self.account_id,
+        }
+
+    @classmethod
+    def from_json(cls, saved: Mapping[str, Any], template: Mapping[str, Any]) -> Stack:
+        attributes = {(resource, attribute): value for resource, attribute, value in saved["attributes"]}
+        account_id = saved.get("account_id", ACCOUNT_ID)
+        return cls(saved["name"], template, dict(saved["parameters"]), dict(saved["refs"]), attributes, account_id)
+
 
 def read_parameters(template: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
     """Parameter values: the overrides, else the defaults; a parameter with neither is an error."""

@@ -13,6 +13,8 @@ visibility timeout), delete all but the reported ones if it answered ``{"batchIt
 source has ``FunctionResponseTypes: [ReportBatchItemFailures]``, and delete all otherwise. Moving a message to the
 dead-letter queue after ``maxReceiveCount`` receives is the emulator's job (moto and LocalStack do it). Messages are
 never filtered here: skipping S3's ``s3:TestEvent`` is the consumer's job, in AWS too. One batch at a time per queue.
+A batch that arrives once the poller is asked to stop is made visible again at once rather than handled, so a stop
+neither waits for a function nor hides messages for the queue's visibility timeout.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from localcloud.template import QueueConsumer
 
 _log = logging.getLogger("localcloud.queues")
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's own limit
-DEFAULT_WAIT_TIME_S = 1  # long polling short enough that stopping takes about a second
+DEFAULT_WAIT_TIME_S = 1  # long polling short enough that stopping takes at most about a second
 _RETRY_AFTER_ERROR_S = 2.0
 
 
@@ -145,12 +147,20 @@ class QueuePoller:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
+    def is_running(self) -> bool:
+        """True while the polling thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
     def request_stop(self) -> None:
         """Ask the polling thread to stop after the current receive, without waiting for it."""
         self._stop.set()
 
     def stop(self, timeout_s: float | None = None) -> None:
-        """Stop after the current receive (at most `wait_time_s`) and any batch being processed."""
+        """Stop after the current receive (at most `wait_time_s`) and any batch being processed.
+
+        Waits at most `timeout_s` (default: the long poll plus 5 s); the thread is a daemon, so one still running
+        then does not hold up the process's exit.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s if timeout_s is not None else self.wait_time_s + 5)
@@ -165,7 +175,11 @@ class QueuePoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                messages = self._receive_batch(self.wait_time_s)
+                if messages and self._stop.is_set():
+                    self._release(messages)
+                elif messages:
+                    self._process(messages)
             except Exception as error:  # the emulator restarting or gone; keep polling unless stopped
                 _log.warning("polling %s for %s failed: %r", self.consumer.queue_name, self.consumer.function, error)
                 self._stop.wait(_RETRY_AFTER_ERROR_S)
@@ -228,6 +242,16 @@ class QueuePoller:
             )
         )
         return outcome
+
+    def _release(self, messages: list[dict[str, Any]]) -> None:
+        """Make received messages visible again now (visibility timeout 0), for the next consumer."""
+        for start in range(0, len(messages), MAX_MESSAGES_PER_RECEIVE):
+            chunk = messages[start : start + MAX_MESSAGES_PER_RECEIVE]
+            entries = [
+                {"Id": str(index), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for index, m in enumerate(chunk)
+            ]
+            self.client.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), MAX_MESSAGES_PER_RECEIVE):

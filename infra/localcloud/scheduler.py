@@ -148,8 +148,12 @@ class Scheduler:
         self._thread = threading.Thread(target=self._run, name="localcloud-scheduler", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Stop firing, without waiting for anything."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 5) -> None:
-        """Stop firing; invocations already running finish on their own."""
+        """Stop firing; invocations already running finish on their own (closing the runtime abandons them)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)

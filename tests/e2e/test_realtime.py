@@ -89,8 +89,7 @@ def test_management_api_speaks_to_boto3_and_gone_connections_are_cleaned_up(loca
         "apigatewaymanagementapi",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **local_cloud.aws_credentials(),
     )
 
     async def scenario():

@@ -9,10 +9,10 @@ import uuid
 import pytest
 
 from tests.integration.auth_support import sent_emails, verify_sender
+from warroom.core.data_mode import forget_local_copy
 from warroom.crisis.detection import detect_crises
 from warroom.mentions.ingest import ingest_mentions
 from warroom.mentions.sources.mock import MockSource
-from warroom.system.data_mode import forget_local_copy
 
 ALERTS = "AlertsFunction"
 NOW = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(seconds=30)
@@ -22,7 +22,7 @@ CRISIS_MIX = [("positive", 0.05), ("neutral", 0.15), ("negative", 0.45), ("stron
 def _history(hours: float = 30, per_minute: float = 2.0) -> None:
     """Ordinary mock traffic up to NOW, so every subject has a baseline."""
     source = MockSource(mean_per_minute=per_minute, page_size=10**6)
-    ingest_mentions(source.fetch(NOW - dt.timedelta(hours=hours), NOW, None).mentions, stream=False, detect=False)
+    ingest_mentions(source.fetch(NOW - dt.timedelta(hours=hours), NOW, None).mentions, stream=False)
 
 
 def _burst(label: str, topic: str = "healthcare", count: int = 80, minutes: float = 6, end: dt.datetime = NOW):
@@ -87,7 +87,7 @@ def test_bad_alert_bodies_get_422_naming_the_field_and_create_nothing(invoke, to
 
 
 def test_a_manual_alert_links_its_mentions_and_unknown_mentions_are_a_404(invoke, token_for, db):
-    ingest_mentions(_burst("manual-link", count=5), stream=False, detect=False)
+    ingest_mentions(_burst("manual-link", count=5), stream=False)
     ids = [str(r["id"]) for r in db.execute("SELECT id FROM mentions ORDER BY published_at")]
     missing = _create(invoke, token_for("manager"), mention_ids=[ids[0], str(uuid.uuid4())])
     assert missing.status == 404 and db.execute("SELECT count(*) AS n FROM crisis_events").fetchone()["n"] == 0
@@ -247,7 +247,7 @@ def test_people_choose_their_notification_emails(invoke, token_for, db):
 def test_a_negative_burst_opens_one_alert_on_its_topic_with_its_mentions_linked(services, db):
     _history()
     burst = _burst("topic-crisis")
-    result = ingest_mentions(burst, stream=False, detect=False)
+    result = ingest_mentions(burst, stream=False)
 
     outcome = detect_crises(NOW, window_start=result.window_start, trigger="ingest")
 
@@ -283,9 +283,9 @@ def test_quiet_ordinary_traffic_opens_no_alert(services, db):
 
 def test_new_evidence_updates_the_open_alert_instead_of_opening_another(services, db):
     _history()
-    first = ingest_mentions(_burst("storm-1", count=60, end=NOW - dt.timedelta(minutes=3)), stream=False, detect=False)
+    first = ingest_mentions(_burst("storm-1", count=60, end=NOW - dt.timedelta(minutes=3)), stream=False)
     opened = detect_crises(NOW - dt.timedelta(minutes=3), window_start=first.window_start, trigger="ingest").opened
-    second = ingest_mentions(_burst("storm-2", count=200, minutes=3), stream=False, detect=False)
+    second = ingest_mentions(_burst("storm-2", count=200, minutes=3), stream=False)
     again = detect_crises(NOW, window_start=second.window_start, trigger="ingest")
 
     assert len(opened) == 1 and again.opened == [] and opened[0] in again.updated
@@ -295,7 +295,7 @@ def test_new_evidence_updates_the_open_alert_instead_of_opening_another(services
 
 def test_a_quiet_crisis_resolves_itself_and_its_subject_cools_down(services, db):
     _history()
-    result = ingest_mentions(_burst("fades"), stream=False, detect=False)
+    result = ingest_mentions(_burst("fades"), stream=False)
     [crisis_id] = detect_crises(NOW, window_start=result.window_start, trigger="ingest").opened
 
     # an hour without new evidence (the default crisis_auto_resolve_minutes is 60)
@@ -309,7 +309,7 @@ def test_a_quiet_crisis_resolves_itself_and_its_subject_cools_down(services, db)
     assert notes and notes[0].startswith("auto:")
 
     # a fresh burst on the same topic right after resolution is in cooldown: no second alert
-    again = ingest_mentions(_burst("fades-again", count=120, end=later), stream=False, detect=False)
+    again = ingest_mentions(_burst("fades-again", count=120, end=later), stream=False)
     reopened = detect_crises(later, window_start=again.window_start, trigger="ingest").opened
     assert reopened == [], [
         (r["subject_dimension"], r["subject_value"], r["metadata"].get("related_subjects"))
@@ -317,9 +317,19 @@ def test_a_quiet_crisis_resolves_itself_and_its_subject_cools_down(services, db)
     ]
 
 
-def test_ingest_hands_new_mentions_to_detection(services, db):
+def test_ingest_stores_and_the_listening_pipeline_detects_on_the_new_window(services, db):
+    from warroom.pipelines.listening import detect_new_window, ingest_then_detect
+
     _history()
-    ingest_mentions(_burst("through-ingest"), stream=False)
+    # GIVEN a burst ingested on its own: stored, and no alert (ingest does not call into crisis)
+    burst = _burst("through-ingest")
+    stored = ingest_mentions(burst[:40], stream=False)
+    assert stored.inserted == 40 and db.execute("SELECT count(*) AS n FROM crisis_events").fetchone()["n"] == 0
+    # WHEN the pipeline ingests the rest and detects on the window of what was new
+    result, outcome = ingest_then_detect(burst[40:], stream=False)
+    assert result.inserted == 40 and outcome is not None and outcome.opened
+    # THEN nothing new means no detection run at all
+    assert detect_new_window(None) is None
     rows = db.execute("SELECT subject_value, metadata->>'detected_by' AS by FROM crisis_events").fetchall()
     assert [(r["subject_value"], r["by"]) for r in rows] == [("healthcare", "ingest")]
 
@@ -328,7 +338,7 @@ def test_the_crisis_scan_function_runs_detection_on_its_schedule(services, lambd
     from tests.conftest import load_event
 
     _history()
-    ingest_mentions(_burst("scheduled", end=dt.datetime.now(dt.UTC)), stream=False, detect=False)
+    ingest_mentions(_burst("scheduled", end=dt.datetime.now(dt.UTC)), stream=False)
     result = lambda_runtime.invoke("CrisisScanFunction", load_event("scheduled_event"))
     assert result["trigger"] == "schedule" and len(result["opened"]) == 1
 

@@ -1,12 +1,20 @@
-"""API keys on protected routes and the request quotas: headers counting down, 429, Redis down."""
+"""API keys and bearer tokens on protected routes with their quotas: headers counting down, 429, one Redis round
+trip per request, Redis down or refusing writes."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+import redis
+from pydantic import BaseModel
 
+from localcloud.gateway import build_proxy_event
+from localcloud.template import ApiRoute
+from warroom.auth.guard import authenticate_request
 from warroom.core.config import reset_settings
+from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.security import issue_access_token
 
 ADMIN = "AdminFunction"
@@ -186,7 +194,7 @@ def test_the_bearer_token_wins_when_both_are_sent(invoke, create_key, token_for)
 
 def test_last_used_at_is_written_at_most_once_a_minute(invoke, create_key, db):
     # GIVEN a key used once
-    from warroom.admin.api_keys import forget_cached_keys
+    from warroom.auth.api_keys import forget_cached_keys
 
     created = create_key()
     headers = {"x-api-key": created["key"]}
@@ -233,5 +241,177 @@ def test_with_redis_down_bearer_fails_open_keys_fall_back_and_health_says_so(inv
         "status": "down",
         "latency_ms": None,
         "error": health.body["dependencies"]["redis"]["error"],
+        "mode": "local",
+    }
+
+
+@pytest.fixture
+def user_limit(monkeypatch: pytest.MonkeyPatch):
+    """Set the per-user hourly limit of bearer tokens for this test."""
+
+    def set_limit(limit: int) -> None:
+        monkeypatch.setenv("WARROOM_USER_RATE_LIMIT_PER_HOUR", str(limit))
+        reset_settings()
+
+    yield set_limit
+    monkeypatch.delenv("WARROOM_USER_RATE_LIMIT_PER_HOUR", raising=False)
+    reset_settings()
+
+
+def test_past_the_user_quota_a_bearer_token_gets_429_and_other_users_do_not(invoke, token_for, user_limit):
+    # GIVEN a per-user limit of 2 requests an hour, and two users
+    user_limit(2)
+    token, other = token_for("readonly"), token_for("readonly")
+
+    # WHEN the first user makes a third request
+    answers = [invoke(SYSTEM, "system_list_settings", token=token) for _ in range(3)]
+
+    # THEN 200, 200, then 429 with Retry-After and the headers; the other user still has the whole quota
+    assert [a.status for a in answers] == [200, 200, 429]
+    assert [_rate(a)[:2] for a in answers] == [(2, 1), (2, 0), (2, 0)]
+    assert answers[-1].error_code == "rate_limited"
+    assert 0 < int(answers[-1].headers["retry-after"]) <= 3600
+    assert answers[-1].body["error"]["details"] == {"limit": 2, "window_s": 3600}
+    assert _rate(invoke(SYSTEM, "system_list_settings", token=other))[:2] == (2, 1)
+
+
+def test_a_revoked_key_is_refused_at_once_in_the_container_that_revoked_it(invoke, create_key):
+    # GIVEN a key that has been used (so its record is in this container's cache)
+    created = create_key()
+    headers = {"x-api-key": created["key"]}
+    assert invoke(SYSTEM, "system_list_settings", headers=headers).status == 200
+    # WHEN the admin revokes it
+    revoked = invoke(
+        ADMIN, "admin_revoke_api_key", token=created["admin_token"], path_parameters={"key_id": created["id"]}
+    )
+    # THEN the next request is 401 api_key_revoked, not served from the cache
+    assert revoked.status == 204
+    answer = invoke(SYSTEM, "system_list_settings", headers=headers)
+    assert answer.status == 401
+    assert answer.body["error"]["details"] == {"reason": "api_key_revoked"}
+
+
+# A route that touches nothing but authentication, so Redis sees only what authentication sends.
+probe = WarRoomApp("auth-probe", authenticate=authenticate_request)
+
+
+class WhoOut(BaseModel):
+    user_id: str
+
+
+@probe.endpoint("GET", "/probe/who", role="readonly", response=WhoOut)
+def who(ctx: RequestContext) -> WhoOut:
+    return WhoOut(user_id=ctx.principal.user_id)
+
+
+def _probe(**headers: str) -> tuple[int, dict[str, str], dict]:
+    event = build_proxy_event(
+        "GET",
+        "/probe/who",
+        b"",
+        list(headers.items()),
+        b"",
+        ApiRoute("Probe", "GET", "/probe/who"),
+        {},
+        "127.0.0.1",
+        "x",
+    )
+    result = probe(event, None)
+    return result["statusCode"], {k.lower(): v for k, v in result["headers"].items()}, json.loads(result["body"])
+
+
+def _sent_to_redis(url: str, during) -> list[str]:
+    """The commands clients sent to Redis while ``during()`` ran, seen by MONITOR (those run by scripts left out)."""
+    sentinel = redis.Redis.from_url(url)
+    sentinel.ping()  # connected before watching, so its own handshake is not seen
+    with redis.Redis.from_url(url).monitor() as monitor:
+        during()
+        sentinel.echo("end-of-probe")
+        sent = []
+        for command in monitor.listen():
+            if "end-of-probe" in command["command"]:
+                return sent
+            if command["client_type"] != "lua":
+                sent.append(command["command"].split()[0].upper())
+    return sent
+
+
+def test_the_whole_bearer_check_is_one_redis_round_trip(own_redis, make_user, create_key):
+    # GIVEN a Redis of this test's own, a user's token, a token of the same user's signed-out session and a key
+    from warroom.auth.revocation import revoke_session_tokens
+
+    user_id = make_user("readonly")
+    token = issue_access_token(user_id, "readonly")
+    signed_out = issue_access_token(user_id, "readonly", session_id="session-1")
+    revoke_session_tokens(["session-1"])
+    key = create_key()["key"]
+    assert _probe(authorization=f"Bearer {token}")[0] == 200  # loads the script once per Redis
+    assert _probe(**{"x-api-key": key})[0] == 200  # caches the key's record
+
+    # WHEN each is used once
+    answers, sent = {}, {}
+    for name, headers in {
+        "bearer": {"authorization": f"Bearer {token}"},
+        "revoked": {"authorization": f"Bearer {signed_out}"},
+        "api key": {"x-api-key": key},
+    }.items():
+        sent[name] = _sent_to_redis(
+            own_redis.url, lambda headers=headers, name=name: answers.update({name: _probe(**headers)})
+        )
+
+    # THEN each sent exactly one command: revocation and the user's quota in one script, the key's quota in one
+    assert sent == {"bearer": ["EVALSHA"], "revoked": ["EVALSHA"], "api key": ["EVALSHA"]}
+    assert answers["bearer"][0] == 200 and answers["bearer"][1]["x-ratelimit-remaining"] == "9998"
+    assert answers["revoked"][0] == 401 and answers["revoked"][2]["error"]["details"] == {"reason": "token_revoked"}
+    assert answers["api key"][0] == 200 and answers["api key"][1]["x-ratelimit-remaining"] == "998"
+
+
+@pytest.mark.parametrize("refusal", ["OOM", "READONLY"])
+def test_when_redis_refuses_writes_bearer_fails_open_keys_fall_back_and_health_says_so(
+    invoke, own_redis, token_for, key_limit, refusal
+):
+    # GIVEN a key with a limit of 2, a bearer token, a revoked token; then Redis refuses every write
+    # (a real OOM with maxmemory 1 and noeviction, or a real READONLY as a replica) while still answering PING
+    import time
+
+    from warroom.auth.revocation import revoke_token
+    from warroom.core.security import decode_access_token
+
+    key_limit(2)
+    token, revoked = token_for("readonly"), token_for("readonly")
+    revoke_token(decode_access_token(revoked).token_id, time.time() + 900)
+    admin_token = token_for("admin")
+    created = invoke(ADMIN, "admin_create_api_key", token=admin_token, body={"name": "bi", "role": "readonly"}).body
+    server = redis.Redis.from_url(own_redis.url)
+    if refusal == "OOM":
+        server.config_set("maxmemory-policy", "noeviction")
+        server.config_set("maxmemory", 1)
+    else:
+        server.replicaof("127.0.0.1", 1)
+
+    # WHEN the bearer token and the key are used, and health is asked
+    bearer = [_probe(authorization=f"Bearer {token}") for _ in range(3)]
+    keyed = [_probe(**{"x-api-key": created["key"]}) for _ in range(3)]
+    refused = _probe(authorization=f"Bearer {revoked}")
+    health = invoke(SYSTEM, "system_health")
+    server.config_set("maxmemory", 0)
+    server.replicaof("NO", "ONE")
+
+    # THEN bearer requests are served without quota headers (fail open, as with Redis down)
+    assert [status for status, _, _ in bearer] == [200, 200, 200]
+    assert "x-ratelimit-limit" not in bearer[0][1]
+    # AND a revoked token is still refused: the script reads the deny lists before its first write
+    assert refused[0] == 401 and refused[2]["error"]["details"] == {"reason": "token_revoked"}
+    # AND the key is limited by this container's own window
+    assert [status for status, _, _ in keyed] == [200, 200, 429]
+    assert [headers["x-ratelimit-remaining"] for _, headers, _ in keyed] == ["1", "0", "0"]
+    # AND health: Redis answers, but the limiter is down in local mode, naming the refusal
+    assert health.status == 200
+    assert health.body["status"] == "degraded"
+    assert health.body["dependencies"]["redis"]["status"] == "up"
+    assert health.body["dependencies"]["rate_limiter"] == {
+        "status": "down",
+        "latency_ms": None,
+        "error": refusal,
         "mode": "local",
     }

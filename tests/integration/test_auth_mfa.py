@@ -109,13 +109,18 @@ def test_login_with_mfa_needs_the_second_step(invoke, db):
     assert count(db, "SELECT 1 FROM user_sessions") == 0
     # AND the MFA token is no access token
     assert invoke(AUTH, "auth_get_me", token=mfa_token).status == 401
-    # WHEN a wrong code is sent, then the right one
+    # WHEN a wrong code is sent, then the right one with the same MFA token
     code = pyotp.TOTP(secret).now()
     wrong = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": _wrong(code)})
     sessions_after_wrong = count(db, "SELECT 1 FROM user_sessions")
-    right = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code})
-    # THEN the wrong one is a 401 without a session; the right one signs in like a login
+    spent = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code})
+    # THEN the wrong one is a 401 without a session, and it spent the token: one guess per password entry
     assert wrong.status == 401 and sessions_after_wrong == 0
+    assert spent.status == 401 and spent.body["error"]["details"] == {"reason": "mfa_token_used"}
+    # WHEN the password is given again and then the right code
+    mfa_token = _login(invoke, account).body["mfa_token"]
+    right = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code})
+    # THEN it signs in like a login
     assert right.status == 200
     assert set(right.body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
     assert right.body["user"]["mfa_enabled"] is True
@@ -148,15 +153,22 @@ def test_wrong_codes_count_towards_the_lockout(invoke, db):
     # GIVEN an MFA account whose password is known to an attacker
     account = create_account(db)
     secret = _with_mfa(db, account)
-    mfa_token = _login(invoke, account).body["mfa_token"]
-    # WHEN four wrong codes are tried (the password was the first attempt), then the right one
+    # WHEN wrong codes are tried, each after the password (a wrong code spends its MFA token)
     code = pyotp.TOTP(secret).now()
-    wrong = [
-        invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": _wrong(code)}).status for _ in range(4)
-    ]
-    locked = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code})
-    # THEN the account is locked before a sixth guess
-    assert wrong == [401] * 4
+    answers = []
+    for _ in range(6):
+        login = _login(invoke, account)
+        answers.append(login)
+        if login.status != 200:
+            break
+        answers.append(
+            invoke(AUTH, "auth_mfa_login", body={"mfa_token": login.body["mfa_token"], "code": _wrong(code)})
+        )
+    # THEN the account is locked (429) before a fifth guess: each password step of a pending MFA login counts
+    # as an attempt too, so an attacker holding the password gets fewer guesses than before, not more
+    statuses = [answer.status for answer in answers]
+    assert 429 in statuses and statuses[: statuses.index(429)].count(401) <= 4, statuses
+    locked = answers[-1]
     assert locked.status == 429
     assert int(locked.headers["retry-after"]) > 0
     assert count(db, "SELECT 1 FROM user_sessions") == 0
@@ -233,3 +245,27 @@ def test_codes_from_one_step_either_side_are_accepted(services):
     assert code_is_valid("u-1", stored, totp.at(now - 30), now=now)
     assert code_is_valid("u-2", stored, totp.at(now + 30), now=now)
     assert not code_is_valid("u-3", stored, totp.at(now - 90), now=now)
+
+
+def test_one_mfa_token_opens_one_session_even_when_spent_concurrently(invoke, db):
+    import threading
+
+    # GIVEN one MFA token and its right code, sent by two clients at the same moment
+    account = create_account(db)
+    secret = _with_mfa(db, account)
+    mfa_token = _login(invoke, account).body["mfa_token"]
+    code = pyotp.TOTP(secret).now()
+    start, answers = threading.Barrier(2), []
+
+    def verify() -> None:
+        start.wait()
+        answers.append(invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code}).status)
+
+    workers = [threading.Thread(target=verify) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    # THEN exactly one of them signed in
+    assert sorted(answers) == [200, 401]
+    assert count(db, "SELECT 1 FROM user_sessions") == 1

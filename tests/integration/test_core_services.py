@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from localcloud.gateway import build_proxy_event
 from localcloud.template import ApiRoute
+from warroom.auth.guard import authenticate_request
 from warroom.core import cache as cache_module
 from warroom.core.cache import CACHE_TTLS_S, cache
 from warroom.core.config import get_settings, reset_settings
@@ -152,25 +153,35 @@ class NoteBody(BaseModel):
     text: str = Field(min_length=1, max_length=10)
 
 
-probe = WarRoomApp("probe")
+class LimitOut(BaseModel):
+    limit: int
 
 
-@probe.endpoint("GET", "/api/v1/probe", role=None, query=Filters)
+class NoteOut(BaseModel):
+    item_id: str
+    text: str
+    by: str
+
+
+probe = WarRoomApp("probe", authenticate=authenticate_request)
+
+
+@probe.endpoint("GET", "/api/v1/probe", role=None, query=Filters, response=Filters)
 def list_probe(query: Filters) -> dict:
     return {"source": query.source, "min_score": query.min_score}
 
 
-@probe.endpoint("GET", "/api/v1/probe/page", role=None, query=PageQuery)
+@probe.endpoint("GET", "/api/v1/probe/page", role=None, query=PageQuery, response=LimitOut)
 def page_probe(query: PageQuery) -> dict:
     return {"limit": query.limit}
 
 
-@probe.endpoint("POST", "/api/v1/probe/{item_id}", role="user", body=NoteBody, status_code=201)
+@probe.endpoint("POST", "/api/v1/probe/{item_id}", role="user", body=NoteBody, response=NoteOut, status_code=201)
 def create_probe(item_id: str, body: NoteBody, ctx: RequestContext) -> dict:
     return {"item_id": item_id, "text": body.text, "by": ctx.principal.user_id}
 
 
-@probe.endpoint("GET", "/api/v1/probe/boom", role=None)
+@probe.endpoint("GET", "/api/v1/probe/boom", role=None, response=LimitOut)
 def boom() -> dict:
     raise RuntimeError("password=hunter2 at db.internal:5432")
 
@@ -229,24 +240,35 @@ def test_revoked_tokens_are_refused_and_later_logins_are_not(services):
     # GIVEN two tokens of one user and one of another
     import time as clock
 
-    from warroom.auth.revocation import revoke_token, revoke_user_tokens
+    from warroom.auth.guard import authenticate_request, verify_access_token
+    from warroom.auth.revocation import revoke_session_tokens, revoke_token, revoke_user_tokens
     from warroom.core.errors import Unauthorized
     from warroom.core.security import decode_access_token, issue_access_token
 
+    def caller(token: str) -> str:
+        return authenticate_request({"authorization": f"Bearer {token}"}).principal.user_id
+
     first, second, other = (issue_access_token(u, "user") for u in ("u1", "u1", "u2"))
-    # WHEN one token is denied, then every token of u1
+    in_session = issue_access_token("u3", "user", session_id="s-9")
+    # WHEN one token is denied, then one session's, then every token of u1
     revoke_token(decode_access_token(first).token_id, clock.time() + 900)
     with pytest.raises(Unauthorized) as refused:
-        decode_access_token(first)
+        caller(first)
     assert refused.value.details == {"reason": "token_revoked"}
-    assert decode_access_token(second).user_id == "u1"
+    with pytest.raises(Unauthorized):
+        verify_access_token(first)  # token/verify says the same, without counting a request
+    assert caller(second) == "u1"
+    assert caller(in_session) == "u3"
+    revoke_session_tokens(["s-9"])
+    with pytest.raises(Unauthorized):
+        caller(in_session)
     revoke_user_tokens("u1")
     # THEN u1's old tokens are refused, u2's and a token issued afterwards are accepted
     with pytest.raises(Unauthorized):
-        decode_access_token(second)
-    assert decode_access_token(other).user_id == "u2"
+        caller(second)
+    assert caller(other) == "u2"
     clock.sleep(0.002)
-    assert decode_access_token(issue_access_token("u1", "user")).user_id == "u1"
+    assert caller(issue_access_token("u1", "user")) == "u1"
 
 
 def test_rate_limit_counts_atomically_and_reports_headers(services):
@@ -261,8 +283,31 @@ def test_rate_limit_counts_atomically_and_reports_headers(services):
     assert 1 <= states[3].retry_after_s <= 60
     assert hit("probe", "key-2", limit=3, window_s=60).allowed  # another identifier has its own window
     assert peek("probe", "key-1", limit=3, window_s=60).remaining == 0
-    clear("probe", "key-1", limit=3, window_s=60)
+    assert clear("probe", "key-1")
     assert peek("probe", "key-1", limit=3, window_s=60).remaining == 3
+
+
+@pytest.mark.parametrize("where", ["redis", "in-process"])
+def test_the_window_moves_event_by_event_in_redis_and_in_process(services, where):
+    from warroom.core.ratelimit import LocalMovingWindow, hit
+
+    # GIVEN a limit of 3 per 60 s and events at t = 0, 10 and 20 s (time is a parameter)
+    local = LocalMovingWindow()
+
+    def count(at: float):
+        if where == "redis":
+            return hit("probe", "moving", limit=3, window_s=60, now=1_000_000 + at)
+        return local.hit("moving", limit=3, window_s=60, now=1_000_000 + at)
+
+    first = [count(at) for at in (0, 10, 20)]
+    # WHEN more come at 30 s (full), 60.5 s (the first has left) and 61 s (full again)
+    at_30, at_60, at_61 = count(30), count(60.5), count(61)
+    # THEN each slot frees exactly when its event leaves the window, and refused events are not counted
+    assert [s.remaining for s in first] == [2, 1, 0]
+    assert (at_30.allowed, at_30.remaining, at_30.reset_epoch) == (False, 0, 1_000_060)
+    assert (at_60.allowed, at_60.remaining, at_60.reset_epoch) == (True, 0, 1_000_070)
+    assert (at_61.allowed, at_61.reset_epoch) == (False, 1_000_070)
+    assert [s.reset_epoch for s in first] == [1_000_060] * 3
 
 
 def test_rate_limit_reports_unknown_when_redis_is_down(services, monkeypatch):
@@ -271,3 +316,30 @@ def test_rate_limit_reports_unknown_when_redis_is_down(services, monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     reset_settings()
     assert hit("probe", "key-1", limit=3, window_s=60) is None
+
+
+@pytest.mark.parametrize("refusal", ["out of memory", "read-only replica"])
+def test_rate_limit_reports_unknown_when_redis_refuses_writes(own_redis, refusal):
+    from warroom.core.ratelimit import clear, hit, peek, shared_window_status
+
+    # GIVEN a Redis that answers PING but refuses every write (a real OOM or READONLY error)
+    server = redis.Redis.from_url(own_redis.url)
+    assert hit("probe", "key-1", limit=3, window_s=60).allowed
+    if refusal == "out of memory":
+        server.config_set("maxmemory-policy", "noeviction")
+        server.config_set("maxmemory", 1)
+    else:
+        server.replicaof("127.0.0.1", 1)  # a replica of nothing: stale reads, no writes
+    # WHEN counting, peeking and clearing
+    # THEN a count is unknown (None, as if Redis were down), a read-only peek still works, clear says it failed
+    assert hit("probe", "key-1", limit=3, window_s=60) is None
+    assert peek("probe", "key-1", limit=3, window_s=60).remaining == 2
+    assert shared_window_status() == {
+        "status": "down",
+        "error": "OOM" if refusal == "out of memory" else "READONLY",
+    }
+    if refusal == "read-only replica":
+        assert clear("probe", "key-1") is False
+    server.config_set("maxmemory", 0)
+    server.replicaof("NO", "ONE")
+    assert shared_window_status() == {"status": "up"}

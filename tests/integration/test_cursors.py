@@ -58,6 +58,7 @@ def lists_with_two_pages(invoke, db):
                 "role": role,
             },
         )
+        assert created.status == 201, created.body
     for name in ("one", "two"):
         assert (
             invoke("AdminFunction", "admin_create_api_key", token=token, body={"name": name, "role": "readonly"}).status

@@ -64,7 +64,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 def live(services, db, monkeypatch, fake_openai):
     """LIVE data mode with OpenAI pointed at the fake: no retries and a short timeout keep failures fast."""
     from warroom.core.config import reset_settings
-    from warroom.system.data_mode import forget_local_copy
+    from warroom.core.data_mode import forget_local_copy
 
     db.execute("INSERT INTO settings (key, value) VALUES ('data_mode', '\"LIVE\"')")
     monkeypatch.setenv("OPENAI_API_KEY", fake_openai.api_key)
@@ -174,7 +174,6 @@ def test_mock_analysis_of_stored_mentions_uses_their_scores_and_topics(services,
             _mention("a2", "2026-11-20T11:00:00+00:00", 0.3, ["economy"], ["prices"]),
         ],
         stream=False,
-        detect=False,
     )
     ids = [str(row["id"]) for row in db.execute("SELECT id FROM mentions ORDER BY external_id")]
 
@@ -189,7 +188,7 @@ def test_mock_analysis_of_stored_mentions_uses_their_scores_and_topics(services,
 
 
 def test_unknown_mention_ids_are_a_404_naming_them(services, invoke, token_for, db):
-    ingest_mentions([_mention("k1", "2026-11-20T10:00:00+00:00", 0.1, ["economy"], [])], stream=False, detect=False)
+    ingest_mentions([_mention("k1", "2026-11-20T10:00:00+00:00", 0.1, ["economy"], [])], stream=False)
     known = str(db.execute("SELECT id FROM mentions").fetchone()["id"])
     unknown = sorted(str(uuid.uuid4()) for _ in range(2))
 
@@ -281,7 +280,7 @@ def test_live_analysis_asks_openai_for_structured_output_records_usage_and_cache
 
 
 def test_live_analysis_of_mentions_sends_them_as_data(live, invoke, token_for, db):
-    ingest_mentions([_mention("l1", "2026-11-20T10:00:00+00:00", -0.5, ["healthcare"], [])], stream=False, detect=False)
+    ingest_mentions([_mention("l1", "2026-11-20T10:00:00+00:00", -0.5, ["healthcare"], [])], stream=False)
     mention_id = str(db.execute("SELECT id FROM mentions").fetchone()["id"])
 
     answer = _analyze(invoke, token_for("user"), {"mention_ids": [mention_id]})
@@ -428,7 +427,6 @@ def campaign_day(services, db):
             _mention("s1", "2026-11-21T08:00:00+00:00", 0.5, ["rally"], ["crowd"]),
         ],
         stream=False,
-        detect=False,
     )
     db.execute(
         "INSERT INTO crisis_events (kind, subject_dimension, subject_value, title, severity, status, detected_at,"

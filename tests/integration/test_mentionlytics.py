@@ -137,7 +137,7 @@ def test_v2_renews_an_expired_bearer_token_with_the_refresh_token(services, fake
 def live_mode(services, db, monkeypatch, fake):
     """LIVE data mode with the connector pointed at the fake."""
     from warroom.core.config import reset_settings
-    from warroom.system.data_mode import forget_local_copy
+    from warroom.core.data_mode import forget_local_copy
 
     db.execute(
         "INSERT INTO settings (key, value) VALUES ('data_mode', '\"LIVE\"'), ('mentionlytics_api_version', '\"v1\"')"

@@ -10,9 +10,9 @@ import time
 import psycopg
 import pytest
 
+from warroom.dashboard.kpis import compute_kpis, raw_kpis
 from warroom.mentions import ingest
 from warroom.mentions.ingest import DIMENSIONS_SQL, ingest_mentions
-from warroom.mentions.kpis import compute_kpis, raw_kpis
 from warroom.mentions.models import MentionIn
 from warroom.mentions.rollups import MINUTE_DIMENSIONS, window_totals
 from warroom.mentions.sources.mock import MockSource
@@ -117,6 +117,23 @@ def test_a_page_partly_stored_inserts_and_rolls_up_only_its_new_mentions(service
     _assert_rollups_equal_raw(db)
 
 
+def _wait_until_waiting_on_a_lock(db, worker: threading.Thread, deadline_s: float = 30.0) -> None:
+    """Poll PostgreSQL until a backend of this database waits on a lock (the worker reached the contended
+    row); the deadline only turns a hang into a failure."""
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        waiting = db.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()["n"]
+        if waiting:
+            assert worker.is_alive()
+            return
+        assert worker.is_alive(), "the ingest finished without waiting on the other transaction's lock"
+        time.sleep(0.01)
+    raise AssertionError(f"no backend waited on a lock within {deadline_s} s")
+
+
 def test_a_mention_stored_concurrently_after_the_look_up_is_inserted_and_rolled_up_once(services, db, caplog):
     caplog.set_level("INFO", logger="warroom.mentions.ingest")
     # GIVEN another ingest that has stored one mention of the page but not committed yet
@@ -126,13 +143,12 @@ def test_a_mention_stored_concurrently_after_the_look_up_is_inserted_and_rolled_
     outcome: dict[str, object] = {}
 
     def run() -> None:
-        outcome["result"] = ingest_mentions(page, stream=False, detect=False)
+        outcome["result"] = ingest_mentions(page, stream=False)
 
     # WHEN this ingest runs meanwhile: the look-up cannot see that mention, the COPY waits on its key ...
     worker = threading.Thread(target=run)
     worker.start()
-    time.sleep(0.5)
-    assert worker.is_alive()
+    _wait_until_waiting_on_a_lock(db, worker)
     other.commit()  # ... and fails on it once the other commits
     other.close()
     worker.join(timeout=30)
@@ -156,13 +172,12 @@ def test_concurrent_ingests_of_other_mentions_in_the_same_new_minutes_roll_up_bo
     outcome: dict[str, object] = {}
 
     def run() -> None:
-        outcome["result"] = ingest_mentions(mine, stream=False, detect=False)
+        outcome["result"] = ingest_mentions(mine, stream=False)
 
     # WHEN another ingest stores the other half meanwhile: its rollup rows of those minutes wait on the first's
     worker = threading.Thread(target=run)
     worker.start()
-    time.sleep(0.5)
-    assert worker.is_alive()
+    _wait_until_waiting_on_a_lock(db, worker)
     other.commit()
     other.close()
     worker.join(timeout=30)
@@ -181,7 +196,7 @@ def test_two_concurrent_ingests_of_the_same_page_insert_and_roll_up_once(service
 
     def run() -> None:
         start.wait()
-        results.append(ingest_mentions(page, stream=False, detect=False))
+        results.append(ingest_mentions(page, stream=False))
 
     workers = [threading.Thread(target=run) for _ in range(2)]
     for worker in workers:
@@ -218,7 +233,7 @@ def test_rollups_are_exact_for_awkward_values(services, db):
     mentions.append(MentionIn.model_construct(**{**base.__dict__, "external_id": "awkward-spaces", "country": "US  "}))
 
     # WHEN they are ingested
-    assert ingest_mentions(mentions, stream=False, detect=False).inserted == len(mentions)
+    assert ingest_mentions(mentions, stream=False).inserted == len(mentions)
 
     # THEN the rollups equal the aggregate of what was stored
     stored = db.execute("SELECT sentiment_score::text AS s FROM mentions WHERE external_id = 'awkward-3'").fetchone()
@@ -231,7 +246,7 @@ def test_geo_totals_over_partial_hours_equal_the_raw_aggregate(services, db):
     from warroom.core.db import connection
 
     # GIVEN five hours of mentions, and a window that starts and ends mid-hour
-    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=5), NOW, per_minute=2), stream=False, detect=False)
+    ingest_mentions(_mock_window(NOW - dt.timedelta(hours=5), NOW, per_minute=2), stream=False)
     start, end = (
         NOW.replace(second=0) - dt.timedelta(hours=4, minutes=13),
         NOW.replace(second=0) - dt.timedelta(minutes=7),
@@ -259,7 +274,7 @@ def test_the_live_stream_gets_the_newest_new_mentions(services, db, monkeypatch)
     sent: list[list[dict]] = []
     monkeypatch.setattr(ingest, "stream_mentions", lambda mentions: sent.append(mentions) or 1)
     page = _mock_window(NOW - dt.timedelta(hours=2), NOW)
-    ingest_mentions(page, detect=False)
+    ingest_mentions(page)
     newest = sorted(page, key=lambda m: m.published_at, reverse=True)[: ingest.STREAM_MAX_MENTIONS]
     assert [m["external_id"] for m in sent[0]] == [m.external_id for m in newest]
 
@@ -430,7 +445,9 @@ def test_kpi_refresh_stores_the_kpis_for_the_dashboard(seeded, lambda_runtime, i
 
     refreshed = lambda_runtime.invoke("KpiRefreshFunction", load_event("scheduled_event"))
     cached = invoke("MetricsFunction", "metrics_dashboard", token=token_for("readonly"))
-    assert cached.body["computed_at"] == refreshed["computed_at"]
+    # The same moment (the answer is serialised through DashboardKpisOut, so UTC is written "Z").
+    computed_at = dt.datetime.fromisoformat(cached.body["computed_at"])
+    assert computed_at == dt.datetime.fromisoformat(refreshed["computed_at"])
 
 
 @pytest.fixture
@@ -438,7 +455,7 @@ def live_mode(services, db, monkeypatch):
     """LIVE data mode (v1) with the connector pointed at a local fake Mentionlytics; ``configure(token)``."""
     from tests.fake_mentionlytics import FakeMentionlytics
     from warroom.core.config import reset_settings
-    from warroom.system.data_mode import forget_local_copy
+    from warroom.core.data_mode import forget_local_copy
 
     db.execute(
         "INSERT INTO settings (key, value) VALUES ('data_mode', '\"LIVE\"'), ('mentionlytics_api_version', '\"v1\"')"
@@ -542,7 +559,7 @@ def test_aggregates_are_cached_for_five_minutes_and_an_ingest_invalidates_them(s
 
 
 def test_mention_routes_answer_from_postgresql_when_redis_is_down(seeded, own_redis, invoke, token_for, db):
-    from warroom.system import data_mode
+    from warroom.core import data_mode
 
     token = token_for("readonly")
     total = db.execute("SELECT count(*) AS n FROM mentions").fetchone()["n"]

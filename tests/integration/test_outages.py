@@ -60,7 +60,7 @@ def test_redis_down_still_serves_from_postgres_and_health_says_so(invoke, own_re
     admin = token_for("admin")
     assert invoke(SYSTEM, "system_put_data_mode", token=admin, body={"mode": "LIVE"}).status == 200
     own_redis.stop()
-    from warroom.system import data_mode
+    from warroom.core import data_mode
 
     data_mode.forget_local_copy()
     # WHEN the dashboard reads and an admin writes

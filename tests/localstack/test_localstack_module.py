@@ -37,7 +37,7 @@ def test_stop_falls_back_to_sigkill_when_sigterm_hangs(tmp_path):
     code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True)"
     code += "; time.sleep(60)"
     log = tmp_path / "stubborn.log"
-    spawned = services._spawn("stubborn", [sys.executable, "-c", code], log, signal.SIGKILL)
+    spawned = services.spawn_server("stubborn", [sys.executable, "-c", code], log, signal.SIGKILL)
     service = LocalStackService("stubborn", "", pid=spawned.pid, log_path=log, _process=spawned._process)
     deadline = time.monotonic() + 10
     while "ready" not in log.read_text() and time.monotonic() < deadline:

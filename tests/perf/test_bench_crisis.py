@@ -110,7 +110,7 @@ def campaign(backing: Backing):
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     source = MockSource(page_size=10**6)
     start = now - dt.timedelta(days=3, minutes=BATCHES)
-    ingest_mentions(source.fetch(start, now - dt.timedelta(minutes=BATCHES), None).mentions, stream=False, detect=False)
+    ingest_mentions(source.fetch(start, now - dt.timedelta(minutes=BATCHES), None).mentions, stream=False)
     yield now, source
     _reset_containers()
     with psycopg.connect(backing.database_url, autocommit=True) as conn:
@@ -127,7 +127,7 @@ def test_detector_cost_per_ingest_batch(campaign):
         start = now - dt.timedelta(minutes=minute)
         batch = source.fetch(start, start + dt.timedelta(minutes=1), None).mentions
         began = time.perf_counter()
-        result = ingest_mentions(batch, stream=False, detect=False)
+        result = ingest_mentions(batch, stream=False)
         ingest_s.append(time.perf_counter() - began)
         began = time.perf_counter()
         outcome = detect_crises(start + dt.timedelta(minutes=1), window_start=result.window_start, trigger="ingest")

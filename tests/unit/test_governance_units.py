@@ -8,9 +8,10 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from warroom.admin.api_keys import KEY_SCHEME, authenticate_api_key, hash_key, new_key
+from warroom.admin.api_keys import new_key
 from warroom.admin.models import ApiKeyCreate, UserUpdate
 from warroom.audit.export import _safe_cell
+from warroom.auth.api_keys import KEY_SCHEME, authenticate_api_key, hash_key
 from warroom.core.errors import NotFound, Unauthorized
 from warroom.core.ids import uuid_or_not_found
 

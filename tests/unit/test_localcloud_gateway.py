@@ -6,18 +6,33 @@ import base64
 import dataclasses
 import os
 import re
+import socket
+import sys
 import textwrap
+import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
+import uvicorn
+from starlette.testclient import TestClient, WebSocketDenialResponse
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from localcloud.gateway import MAX_PAYLOAD_BYTES, ApiRouter, build_proxy_event, create_gateway
+from localcloud.gateway import (
+    MAX_PAYLOAD_BYTES,
+    ApiRouter,
+    build_proxy_event,
+    create_gateway,
+    error_shaped_http_protocol,
+)
 from localcloud.lambda_runtime import InvocationRecord, LambdaRuntime
+from localcloud.services import free_port
 from localcloud.template import (
     ApiRoute,
     FunctionSpec,
@@ -28,6 +43,7 @@ from localcloud.template import (
     read_functions,
     resolve_environment,
 )
+from localcloud.websocket import WebSocketApiSpec, WebSocketGateway
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
@@ -77,7 +93,6 @@ ITEMS_APP = """
 import base64
 import os
 import threading
-import time
 
 from chalice import Chalice, Response
 
@@ -118,8 +133,14 @@ def binary():
 
 @app.route("/api/v1/slow", methods=["GET"])
 def slow():
+    import gateway_test_rendezvous as rendezvous  # the test's, shared by every container
+
     tag_before = app.current_request.query_params["tag"]
-    time.sleep(float(app.current_request.query_params.get("sleep", "0")))
+    rendezvous.enter(tag_before)
+    try:
+        rendezvous.wait_for(app.current_request.query_params.get("wait"))
+    finally:
+        rendezvous.leave(tag_before)
     return {
         "container": id(app),
         "module": __name__,
@@ -157,6 +178,8 @@ def handler(event, context):
         return {"statusCode": 200, "body": {"not": "a string"}}
     if action == "not-a-dict":
         return "hello"
+    if action == "huge":
+        return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
     if action == "headers":
         return {
             "statusCode": 201,
@@ -203,6 +226,53 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         name: resolve_environment(spec.environment, no_references, no_attributes) for name, spec in functions.items()
     }
     return Project(functions, read_api_routes(functions), env_by_function, read_cors(template))
+
+
+class Rendezvous:
+    """What the fixture's `slow` handlers do and wait for, shared by all containers (a module of its own)."""
+
+    GATE_TIMEOUT_S = 30  # only bounds a failing test
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.in_flight: list[str] = []
+        self.max_in_flight = 0
+        self.finished: list[str] = []
+        self.gates: dict[str, threading.Event] = {}
+        self.barrier = threading.Barrier(2, timeout=self.GATE_TIMEOUT_S)
+
+    def enter(self, tag: str) -> None:
+        with self._lock:
+            self.in_flight.append(tag)
+            self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
+
+    def leave(self, tag: str) -> None:
+        with self._lock:
+            self.in_flight.remove(tag)
+            self.finished.append(tag)
+
+    def wait_for(self, gate: str | None) -> None:
+        """`barrier`: until a second handler is here too; another name: until the test opens that gate."""
+        if gate == "barrier":
+            self.barrier.wait()
+        elif gate:
+            assert self.gate(gate).wait(self.GATE_TIMEOUT_S), f"gate {gate} never opened"
+
+    def gate(self, name: str) -> threading.Event:
+        with self._lock:
+            return self.gates.setdefault(name, threading.Event())
+
+
+@pytest.fixture
+def rendezvous() -> Iterator[Rendezvous]:
+    shared = Rendezvous()
+    module = types.ModuleType("gateway_test_rendezvous")
+    module.__dict__.update(enter=shared.enter, leave=shared.leave, wait_for=shared.wait_for)
+    sys.modules[module.__name__] = module
+    yield shared
+    for gate in shared.gates.values():
+        gate.set()  # no handler thread left waiting
+    sys.modules.pop(module.__name__, None)
 
 
 @pytest.fixture(autouse=True)
@@ -344,6 +414,118 @@ def test_body_over_10_mb_is_413(client: TestClient) -> None:
 
     # THEN the gateway refuses it
     assert_error_shape(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing%0A", "/%0A%0D", "/api/v1/items/a/%00/b", "/api/v1/%7F"])
+def test_a_path_with_control_characters_and_no_route_is_404_in_the_error_shape(client: TestClient, path: str) -> None:
+    # GIVEN / WHEN a path holding percent-encoded control characters that no route declares
+    response = client.get(path)
+
+    # THEN the gateway's 404, in the error shape (not a plain-text "Not Found"), naming the decoded path
+    assert_error_shape(response, 404, "not_found")
+    assert response.json()["error"]["message"] == f"No route for {unquote(path)}"
+
+
+def test_a_control_character_in_a_path_parameter_reaches_the_function(client: TestClient) -> None:
+    # GIVEN /api/v1/items/{id} / WHEN the id is a newline (%0A), as API Gateway routes it
+    response = client.get("/api/v1/items/%0A")
+
+    # THEN the function gets it, decoded, and answers
+    assert response.json() == {"route": "param", "id": "\n"}
+
+
+def test_answers_of_the_routes_beside_the_rest_api_are_in_the_error_shape(project: Project) -> None:
+    # GIVEN the gateway with the WebSocket API's routes (the Management API accepts POST, GET and DELETE)
+    app = create_gateway(project.functions, project.routes, project.env_by_function, project.cors)
+    spec = WebSocketApiSpec("WebSocketApi", ("action",), {}, frozenset(), "live")
+    app.router.routes.extend(WebSocketGateway(spec, app.state.runtime).routes())
+    with TestClient(app) as client:
+        # WHEN a method it does not take, and a WebSocket handshake on a path without a WebSocket route
+        wrong_method = client.put("/@connections/abc")
+        with pytest.raises(WebSocketDenialResponse) as refused:
+            client.websocket_connect("/api/v1/items/1").__enter__()
+    app.state.runtime.close()
+
+    # THEN both answers are in the error shape
+    assert_error_shape(wrong_method, 405, "method_not_allowed")
+    assert_error_shape(refused.value, 404, "not_found")
+
+
+def test_a_failure_of_the_gateway_itself_is_a_500_in_the_error_shape(project: Project) -> None:
+    # GIVEN a gateway whose console logger raises (an unexpected failure after the function answered)
+    def broken_console(record: InvocationRecord) -> None:
+        raise RuntimeError("console gone")
+
+    app = create_gateway(
+        project.functions, project.routes, project.env_by_function, project.cors, on_invocation=broken_console
+    )
+    # WHEN a request is served
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/items/1")
+    app.state.runtime.close()
+
+    # THEN the client still gets the error shape
+    assert_error_shape(response, 500, "internal_error")
+
+
+@pytest.fixture(params=["auto", "h11"])
+def served(request: pytest.FixtureRequest, project: Project) -> Iterator[str]:
+    """The gateway served by a real uvicorn, with its default HTTP protocol (httptools) and with h11."""
+    app = create_gateway(project.functions, project.routes, project.env_by_function, project.cors)
+    base = H11Protocol if request.param == "h11" else None
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="critical", lifespan="off", http=error_shaped_http_protocol(base)
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(30)
+    app.state.runtime.close()
+
+
+def raw_request(address: str, request: bytes) -> httpx.Response:
+    """Send bytes as they are (no client would send them) and parse the answer."""
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in header_lines]
+    return httpx.Response(int(status_line.split()[1]), headers=headers, content=body)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /api/v1/items/\x01 HTTP/1.1\r\nHost: x\r\n\r\n",  # a raw control character in the path
+        b"GET /api/v1/items/1 HTTP/1.1\r\nHost: x\r\nBad\x00Header: y\r\n\r\n",
+        b"this is not HTTP\r\n\r\n",
+    ],
+)
+def test_requests_the_server_cannot_parse_get_a_400_in_the_error_shape(served: str, request_bytes: bytes) -> None:
+    # GIVEN the gateway behind uvicorn / WHEN a request it cannot parse arrives
+    response = raw_request(served, request_bytes)
+
+    # THEN uvicorn's own answer is in the error shape too
+    assert_error_shape(response, 400, "bad_request")
+
+
+def test_the_served_gateway_answers_a_control_character_path_in_the_error_shape(served: str) -> None:
+    # GIVEN the gateway behind uvicorn / WHEN a percent-encoded newline falls on no route
+    response = raw_request(served, b"GET /api/v1/nothing/%0A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+
+    # THEN the gateway's 404 in the error shape
+    assert_error_shape(response, 404, "not_found")
 
 
 # ---------------------------------------------------------------- CORS
@@ -516,22 +698,23 @@ def test_function_that_cannot_load_is_502_and_frees_its_slot(start_gateway: Call
 
 
 def test_timeout_is_504_and_the_next_invocation_gets_a_fresh_container(
-    start_gateway: Callable[..., TestClient], records: list[InvocationRecord]
+    start_gateway: Callable[..., TestClient], records: list[InvocationRecord], rendezvous: Rendezvous
 ) -> None:
     # GIVEN a function with a 0.3 s timeout and one container
     client = start_gateway(max_concurrency_per_function=1, timeouts={"ItemsFunction": 0.3})
 
-    # WHEN a request runs for 1 s, then another quick one follows
-    started = time.monotonic()
-    slow = client.get("/api/v1/slow", params={"tag": "slow", "sleep": "1"})
-    answered_after = time.monotonic() - started
-    quick = client.get("/api/v1/slow", params={"tag": "quick"})
+    # WHEN a request's handler runs past the timeout (it waits for a gate the test opens later)
+    slow = client.get("/api/v1/slow", params={"tag": "slow", "wait": "release"})
 
-    # THEN the slow one is a 504 answered at the timeout; the next one waits for the slot and starts cold
+    # THEN the 504 came while the handler was still running, not when it returned
     assert_error_shape(slow, 504, "gateway_timeout")
-    assert answered_after < 0.9
+    assert rendezvous.finished == []
+    # AND once the handler returns, the next request gets a fresh container (Lambda discards a timed-out one)
+    rendezvous.gate("release").set()
+    quick = client.get("/api/v1/slow", params={"tag": "quick"})
     assert quick.status_code == 200
-    assert records[-1].cold_start  # the timed-out container is not reused, like Lambda discards it
+    assert rendezvous.finished == ["slow", "quick"]
+    assert records[-1].cold_start
 
 
 # ---------------------------------------------------------------- containers and the Lambda environment
@@ -542,12 +725,16 @@ def get_concurrently(client: TestClient, paths: list[str]) -> list[Any]:
         return list(pool.map(client.get, paths))
 
 
-def test_concurrent_requests_use_separate_containers(client: TestClient, records: list[InvocationRecord]) -> None:
+def test_concurrent_requests_use_separate_containers(
+    client: TestClient, records: list[InvocationRecord], rendezvous: Rendezvous
+) -> None:
     # GIVEN a function allowed several containers
-    # WHEN two slow requests arrive at the same time
-    responses = get_concurrently(client, ["/api/v1/slow?tag=A&sleep=0.5", "/api/v1/slow?tag=B&sleep=0.5"])
+    # WHEN two requests arrive whose handlers each wait until the other one is running too
+    responses = get_concurrently(client, ["/api/v1/slow?tag=A&wait=barrier", "/api/v1/slow?tag=B&wait=barrier"])
 
-    # THEN each ran in its own module instance and saw only its own current_request
+    # THEN both ran at once, each in its own module instance, and saw only its own current_request
+    assert [response.status_code for response in responses] == [200, 200]
+    assert rendezvous.max_in_flight == 2
     first, second = (response.json() for response in responses)
     assert first["container"] != second["container"]
     assert first["module"] != second["module"]
@@ -557,26 +744,24 @@ def test_concurrent_requests_use_separate_containers(client: TestClient, records
     assert [record.cold_start for record in records] == [True, True]
 
 
-def test_one_container_serialises_invocations(start_gateway: Callable[..., TestClient]) -> None:
+def test_one_container_serialises_invocations(start_gateway: Callable[..., TestClient], rendezvous: Rendezvous) -> None:
     # GIVEN a function allowed a single container
     client = start_gateway(max_concurrency_per_function=1)
 
-    # WHEN two slow requests arrive at the same time
-    started = time.monotonic()
-    responses = get_concurrently(client, ["/api/v1/slow?tag=A&sleep=0.3", "/api/v1/slow?tag=B&sleep=0.3"])
-    elapsed = time.monotonic() - started
+    # WHEN two requests arrive at the same time
+    responses = get_concurrently(client, ["/api/v1/slow?tag=A", "/api/v1/slow?tag=B"])
 
     # THEN they ran one after the other in the same container, each with its own request
     first, second = (response.json() for response in responses)
+    assert rendezvous.max_in_flight == 1
     assert first["container"] == second["container"]
     assert {(first["tag_before"], first["tag_after"]), (second["tag_before"], second["tag_after"])} == {
         ("A", "A"),
         ("B", "B"),
     }
-    assert elapsed >= 0.6
 
 
-def test_warm_container_is_reused(client: TestClient, records: list[InvocationRecord]) -> None:
+def test_warm_container_is_reused(client: TestClient, records: list[InvocationRecord], rendezvous: Rendezvous) -> None:
     # GIVEN one request already served / WHEN a second one follows
     first = client.get("/api/v1/slow?tag=A").json()
     second = client.get("/api/v1/slow?tag=B").json()
@@ -625,3 +810,12 @@ def test_runtime_invokes_without_http(project: Project) -> None:
 
     # THEN its proxy result comes back as returned
     assert result == {"statusCode": 200, "body": '{"proxy": "direct"}'}
+
+
+def test_an_answer_over_lambdas_response_limit_is_a_502_not_a_truncated_body(client: TestClient) -> None:
+    # GIVEN a handler whose proxy result is over 6 MB (Lambda refuses such a response)
+    response = client.get("/api/v1/raw/huge")
+    # THEN the gateway answers as API Gateway would: 502 in the error shape, nothing of the body
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "response_too_large"
+    assert len(response.content) < 1000

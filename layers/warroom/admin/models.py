@@ -2,7 +2,8 @@
 
 Users are answered as :class:`warroom.auth.models.UserOut` (one shape of a user everywhere, with no
 field for any secret); API keys as :class:`ApiKeyOut`, whose ``key`` appears only in the answer to
-their creation (:class:`ApiKeyCreated`).
+their creation (:class:`ApiKeyCreated`). Lists answer ``Page[UserOut]`` / ``Page[ApiKeyOut]``
+(:class:`warroom.core.pagination.Page`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from warroom.auth.models import Email, UserOut
+from warroom.auth.models import Email
 from warroom.core.pagination import PageQuery
 from warroom.core.security import Role
 
@@ -63,11 +64,6 @@ class UserUpdate(BaseModel):
         return self
 
 
-class UserPage(BaseModel):
-    items: list[UserOut]
-    next_cursor: str | None = None
-
-
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,8 +94,3 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The key itself. It is shown this once and cannot be recovered.")
-
-
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyOut]
-    next_cursor: str | None = None

@@ -21,14 +21,17 @@ reported with why:
 - ``prev_hash_mismatch``: it does not link to the entry before it (one was deleted or re-hashed);
 - ``hash_mismatch``: its content was changed after it was written.
 
-What it cannot see alone: entries cut off the end of the log (keep ``head`` elsewhere, e.g. in
-each day's report, and compare), or a chain recomputed from the edit onwards by someone holding
-the database owner's rights (the same external copy of ``head`` exposes it).
+What the walk cannot see alone -- entries cut off the end, an emptied or restarted chain, or a chain
+recomputed from an edit onwards by someone holding the owner's rights -- the anchor shows: a head kept
+outside the table, either the caller's (``anchor_seq`` / ``anchor_hash``, a ``head`` saved from an
+earlier verify) or the one :mod:`warroom.audit.anchor` stores hourly in an Object Lock bucket. A chain
+shorter than its anchor is ``truncated``; another hash at the anchor's ``seq`` is ``anchor_mismatch``.
 """
 
 from __future__ import annotations
 
-from warroom.audit.models import BadLink, ChainHead, VerifyOut
+from warroom.audit.anchor import stored_anchor
+from warroom.audit.models import AnchorCheck, BadLink, ChainHead, VerifyOut
 from warroom.core.db import connection
 
 GENESIS_HASH = "0" * 64
@@ -53,15 +56,31 @@ SELECT id, seq, reason FROM checked WHERE reason IS NOT NULL ORDER BY seq LIMIT 
 """
 
 
-def verify_chain() -> VerifyOut:
-    """Walk the whole chain; ``ok`` with the row count and head, or the first broken entry."""
+def verify_chain(anchor: ChainHead | None = None) -> VerifyOut:
+    """Walk the whole chain and hold it against ``anchor`` (else the stored anchor, if any); ``ok`` with the row
+    count and head, or the first broken entry and why."""
+    source = "caller" if anchor is not None else "stored"
+    anchor = anchor or stored_anchor()
     with connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         rows = conn.execute("SELECT count(*) AS n FROM audit_logs").fetchone()["n"]
         head = conn.execute("SELECT seq, hash FROM audit_logs ORDER BY seq DESC LIMIT 1").fetchone()
         bad = conn.execute(_FIRST_BAD_LINK, {"genesis": GENESIS_HASH}).fetchone()
+        at_anchor = (
+            conn.execute("SELECT id, hash FROM audit_logs WHERE seq = %s", (anchor.seq,)).fetchone() if anchor else None
+        )
     head_out = ChainHead(seq=head["seq"], hash=head["hash"]) if head else None
+    check = None
+    if anchor is not None:
+        status = (
+            "matches" if at_anchor and at_anchor["hash"] == anchor.hash else "mismatch" if at_anchor else "truncated"
+        )
+        check = AnchorCheck(seq=anchor.seq, hash=anchor.hash, source=source, status=status)
     if bad is not None:
         first_bad = BadLink(id=str(bad["id"]), seq=bad["seq"], reason=bad["reason"])
-        return VerifyOut(ok=False, rows=rows, head=head_out, first_bad=first_bad)
-    return VerifyOut(ok=True, rows=rows, head=head_out)
+        return VerifyOut(ok=False, rows=rows, head=head_out, first_bad=first_bad, anchor=check)
+    if check is not None and check.status != "matches":
+        reason = "truncated" if check.status == "truncated" else "anchor_mismatch"
+        first_bad = BadLink(id=str(at_anchor["id"]) if at_anchor else None, seq=anchor.seq, reason=reason)
+        return VerifyOut(ok=False, rows=rows, head=head_out, first_bad=first_bad, anchor=check)
+    return VerifyOut(ok=True, rows=rows, head=head_out, anchor=check)

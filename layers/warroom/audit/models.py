@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from warroom.core.pagination import PageQuery
 
@@ -58,20 +58,40 @@ class AuditEntry(BaseModel):
     hash: str = Field(description="SHA-256 of prev_hash and this entry's canonical content.")
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEntry]
-    next_cursor: str | None = None
-
-
 class ChainHead(BaseModel):
     seq: int
     hash: str
 
 
 class BadLink(BaseModel):
-    id: str
+    id: str | None = Field(description="The broken entry; null when the entry the anchor names is gone.")
     seq: int
-    reason: Literal["sequence_gap", "prev_hash_mismatch", "hash_mismatch"]
+    reason: Literal["sequence_gap", "prev_hash_mismatch", "hash_mismatch", "truncated", "anchor_mismatch"]
+
+
+class AnchorCheck(BaseModel):
+    """The chain compared with a head kept outside the table: one the caller saved, or the stored anchor."""
+
+    seq: int
+    hash: str
+    source: Literal["caller", "stored"]
+    status: Literal["matches", "truncated", "mismatch"] = Field(
+        description="`truncated`: the chain is shorter than the anchor (cut off, emptied or restarted); "
+        "`mismatch`: the entry at the anchor's seq has another hash (rewritten)."
+    )
+
+
+class VerifyQuery(BaseModel):
+    """A head saved earlier (``head`` of a previous verify) to check the chain against; both or neither."""
+
+    anchor_seq: int | None = Field(None, ge=1, le=2**63 - 1)
+    anchor_hash: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> VerifyQuery:
+        if (self.anchor_seq is None) != (self.anchor_hash is None):
+            raise ValueError("give anchor_seq and anchor_hash together")
+        return self
 
 
 class VerifyOut(BaseModel):
@@ -81,6 +101,11 @@ class VerifyOut(BaseModel):
         None, description="The last entry: keep its hash elsewhere to detect later truncation of the log's end."
     )
     first_bad: BadLink | None = None
+    anchor: AnchorCheck | None = Field(
+        None,
+        description="The comparison with the caller's anchor or the stored one (AuditAnchorFunction, hourly, "
+        "in an Object Lock bucket); null when there is none, and then a cut-off end cannot be seen.",
+    )
 
 
 class ExportLinkOut(BaseModel):

@@ -58,9 +58,10 @@ FORGOT_ANSWER = "If an account exists for this email, a link to reset its passwo
 
 def register(body: RegisterBody, actor: dict[str, Any]) -> UserOut:
     """Create a readonly account and send its verification link."""
-    from warroom.system.settings import read_setting
+    from warroom.auth.settings import REGISTRATION_OPEN
+    from warroom.core.settings import read_setting
 
-    if not read_setting("registration_open"):
+    if not read_setting(REGISTRATION_OPEN):
         raise RegistrationClosed()
     email = body.email
     check_password_policy(body.password, [email, body.full_name])

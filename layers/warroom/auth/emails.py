@@ -22,6 +22,7 @@ decides whether that matters (a reset request still answers 202).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from typing import Literal
@@ -102,3 +103,10 @@ def _send(to: str, subject: str, text: str, link: str) -> bool:
     if os.environ.get("AWS_SAM_LOCAL") == "true":
         logger.info("email to %s: %s -- %s", to, subject, link)
     return send_email(to, subject, text, log_locally=False)
+
+
+def prune_email_tokens(conn: psycopg.Connection, ended_before: dt.datetime) -> int:
+    """Delete verification and reset tokens used or expired before ``ended_before``."""
+    return conn.execute(
+        "DELETE FROM email_tokens WHERE expires_at < %s OR used_at < %s", (ended_before, ended_before)
+    ).rowcount

@@ -23,9 +23,10 @@ exactly like real ones and no email is written to Redis.
   not clear the count (only the completed login does), so the code cannot be guessed 5 at a time.
 - **Blocked attempts are not audited**: once locked, an attacker cannot grow the audit table.
 
-**When Redis is down** (``limits`` answers None) the counts come from PostgreSQL: the failures
-audited as ``auth.login_failed`` / ``auth.password_check_failed`` in the window (partial indexes in
-migration 0004), for the account since its last successful sign-in. Every failure is audited anyway,
+**When Redis is unavailable** (down, or answering errors such as ``OOM``: :mod:`warroom.core.ratelimit`
+answers None) the counts come from PostgreSQL: the failures audited as ``auth.login_failed`` /
+``auth.password_check_failed`` in the window (partial indexes in migration 0004), for the account since
+its last successful sign-in. Every failure is audited anyway,
 so the protection stays on with the same limits and Retry-After, at the price of one indexed query;
 failing closed would lock every user out whenever the cache blips (Redis is optional here), and
 failing open would turn "make Redis unavailable" into an unlimited guessing window.
@@ -74,13 +75,7 @@ class Attempt:
 
     def succeeded(self) -> None:
         """A full sign-in: forget the account's failures."""
-        settings = get_settings()
-        ratelimit.clear(
-            ACCOUNT_NAMESPACE,
-            self.account,
-            limit=settings.login_max_failures_per_account,
-            window_s=settings.login_lockout_window_s,
-        )
+        ratelimit.clear(ACCOUNT_NAMESPACE, self.account)
 
 
 def start_attempt(conn: psycopg.Connection, email: str, source_ip: str | None) -> Attempt:

@@ -37,7 +37,7 @@ from warroom.auth.passwords import verify_password
 from warroom.auth.principals import as_user, require_bearer
 from warroom.auth.revocation import revoke_session_tokens, revoke_token, revoke_user_tokens
 from warroom.auth.sessions import open_session, revoke_session, revoke_user_sessions, rotate_refresh_token
-from warroom.auth.tokens import MFA_TOKEN_TTL_S, consume_mfa_token, decode_mfa_token, issue_mfa_token
+from warroom.auth.tokens import MFA_TOKEN_TTL_S, decode_mfa_token, issue_mfa_token, spend_mfa_token
 from warroom.auth.users import fetch_user, fetch_user_by_email, record_login, user_out
 from warroom.core.config import get_settings
 from warroom.core.db import connection
@@ -71,12 +71,13 @@ def complete_mfa_login(mfa_token: str, code: str, actor: dict[str, Any]) -> Toke
         user = fetch_user(conn, user_id)
         if user is None:
             raise InvalidCredentials()
+        spend_mfa_token(conn, jti, user_id, expires_at)
+    with connection() as conn:
         attempt = lockout.start_attempt(conn, user["email"], actor.get("ip_address"))
     if user["mfa_enabled_at"] is None or not totp.code_is_valid(user_id, user["mfa_secret"], code):
         _record_failure(attempt, user, actor, "wrong_mfa_code")
         raise InvalidCredentials("The authentication code is incorrect or was already used.")
     _refuse_deactivated(user, actor)
-    consume_mfa_token(jti, expires_at)
     attempt.succeeded()
     return _sign_in(user_id, actor, mfa_used=True)
 

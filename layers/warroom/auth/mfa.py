@@ -35,13 +35,14 @@ from warroom.audit import record_audit, set_actor
 from warroom.auth import lockout, totp
 from warroom.auth.account import record_password_check_failure
 from warroom.auth.errors import InvalidMfaCode, InvalidPassword, MfaStateConflict
+from warroom.auth.guard import authenticate_request
 from warroom.auth.login import complete_mfa_login
 from warroom.auth.models import MfaSetupOut, MfaStatusOut, MfaVerifyBody, TokenPairOut
 from warroom.auth.passwords import verify_password
 from warroom.auth.principals import require_bearer
 from warroom.auth.users import enable_mfa, fetch_current_user, store_mfa_secret
 from warroom.core.db import connection
-from warroom.core.security import Principal, authenticate, require
+from warroom.core.security import Principal, require
 
 
 def setup(principal: Principal, password: str, actor: dict[str, Any]) -> MfaSetupOut:
@@ -62,7 +63,7 @@ def verify(body: MfaVerifyBody, headers: Mapping[str, str], actor: dict[str, Any
     """The login step when the body has ``mfa_token``, else turning MFA on for the Bearer token's user."""
     if body.mfa_token is not None:
         return complete_mfa_login(body.mfa_token, body.code, actor)
-    principal = require(authenticate(headers), "readonly")
+    principal = require(authenticate_request(headers).principal, "readonly")
     return enable(principal, body.code, {**actor, "user_id": principal.user_id})
 
 

@@ -174,11 +174,6 @@ class SessionOut(BaseModel):
     current: bool
 
 
-class SessionPage(BaseModel):
-    items: list[SessionOut]
-    next_cursor: str | None = None
-
-
 class PermissionsOut(BaseModel):
     role: Role
     roles: list[Role] = Field(description="Every role, weakest first.")

@@ -12,9 +12,10 @@ readonly, writes user, syncs and manual alerts manager, ``/admin/*`` and the dat
 
 from __future__ import annotations
 
+from warroom.auth.guard import verify_access_token
 from warroom.auth.models import PermissionsOut, TokenVerifyOut
 from warroom.core.errors import Unauthorized
-from warroom.core.security import ROLES, Role, decode_access_token, role_at_least
+from warroom.core.security import ROLES, Role, role_at_least
 
 
 def permissions_of(role: Role) -> PermissionsOut:
@@ -33,7 +34,7 @@ def permissions_of(role: Role) -> PermissionsOut:
 def verify_token(token: str) -> TokenVerifyOut:
     """Whether ``token`` is a valid access token now (signature, expiry, audience, revocation)."""
     try:
-        principal = decode_access_token(token)
+        principal = verify_access_token(token)
     except Unauthorized as error:
         reason = (error.details or {}).get("reason", "token_invalid") if isinstance(error.details, dict) else None
         return TokenVerifyOut(valid=False, reason=reason or "token_invalid")

@@ -81,7 +81,8 @@ def open_session(
     conn: psycopg.Connection, user_id: str, *, user_agent: str | None, ip_address: str | None
 ) -> tuple[str, str]:
     """A new session with its first refresh token; returns (session id, refresh token)."""
-    ttl_s = get_settings().refresh_token_ttl_s
+    settings = get_settings()
+    ttl_s = min(settings.refresh_token_ttl_s, settings.session_max_age_s)
     session = conn.execute(
         "INSERT INTO user_sessions (user_id, user_agent, ip_address, expires_at)"
         " VALUES (%s, %s, %s, now() + make_interval(secs => %s)) RETURNING id, expires_at",
@@ -99,7 +100,7 @@ def rotate_refresh_token(conn: psycopg.Connection, refresh_token: str) -> Refres
     """Swap a refresh token for its successor, or say why not (revoking the family on reuse)."""
     row = conn.execute(
         "SELECT t.id, t.expires_at, t.rotated_at, s.id AS session_id, s.user_id, s.revoked_at,"
-        " s.expires_at AS session_expires_at"
+        " s.expires_at AS session_expires_at, s.created_at AS session_created_at"
         " FROM refresh_tokens t JOIN user_sessions s ON s.id = t.session_id"
         " WHERE t.token_hash = %s FOR UPDATE OF t, s",
         (token_hash(refresh_token),),
@@ -117,19 +118,24 @@ def rotate_refresh_token(conn: psycopg.Connection, refresh_token: str) -> Refres
     if row["revoked_at"] is not None:
         return RefreshOutcome("revoked", **ids)
     now = dt.datetime.now(dt.UTC)
-    if row["expires_at"] <= now or row["session_expires_at"] <= now:
+    settings = get_settings()
+    too_old = row["session_created_at"] + dt.timedelta(seconds=settings.session_max_age_s) <= now
+    if row["expires_at"] <= now or row["session_expires_at"] <= now or too_old:
         return RefreshOutcome("expired", **ids)
     successor = new_opaque_token()
-    ttl_s = get_settings().refresh_token_ttl_s
+    # Sliding by the refresh lifetime, but never past the session's absolute age.
+    expires_at = min(
+        now + dt.timedelta(seconds=settings.refresh_token_ttl_s),
+        row["session_created_at"] + dt.timedelta(seconds=settings.session_max_age_s),
+    )
     new_id = conn.execute(
-        "INSERT INTO refresh_tokens (session_id, token_hash, expires_at)"
-        " VALUES (%s, %s, now() + make_interval(secs => %s)) RETURNING id",
-        (row["session_id"], token_hash(successor), ttl_s),
+        "INSERT INTO refresh_tokens (session_id, token_hash, expires_at) VALUES (%s, %s, %s) RETURNING id",
+        (row["session_id"], token_hash(successor), expires_at),
     ).fetchone()["id"]
     conn.execute("UPDATE refresh_tokens SET rotated_at = now(), replaced_by = %s WHERE id = %s", (new_id, row["id"]))
     conn.execute(
-        "UPDATE user_sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => %s) WHERE id = %s",
-        (ttl_s, row["session_id"]),
+        "UPDATE user_sessions SET last_used_at = now(), expires_at = %s WHERE id = %s",
+        (expires_at, row["session_id"]),
     )
     return RefreshOutcome("rotated", refresh_token=successor, **ids)
 
@@ -175,3 +181,21 @@ def revoke_own_session(principal: Principal, session_id: str, actor: dict[str, A
             raise NotFound("No such session.")
         record_audit(conn, "auth.session_revoked", "session", session_id, {"session_id": session_id}, actor)
     revoke_session_tokens([session_id])
+
+
+def prune_sessions(conn: psycopg.Connection, ended_before: dt.datetime) -> int:
+    """Delete sessions that expired or were revoked before ``ended_before``, with their refresh tokens."""
+    return conn.execute(
+        "DELETE FROM user_sessions WHERE expires_at < %s OR revoked_at < %s", (ended_before, ended_before)
+    ).rowcount
+
+
+def prune_refresh_tokens(conn: psycopg.Connection, expired_before: dt.datetime) -> int:
+    """Delete spent refresh tokens of live sessions that expired before ``expired_before``.
+
+    A rotated token is kept until then because replaying it is how theft is detected (the family is revoked);
+    past its own expiry a replay is refused anyway.
+    """
+    return conn.execute(
+        "DELETE FROM refresh_tokens WHERE rotated_at IS NOT NULL AND expires_at < %s", (expired_before,)
+    ).rowcount

@@ -25,7 +25,7 @@ import hmac
 import secrets
 import uuid
 
-import jwt
+import psycopg
 
 from warroom.auth.errors import InvalidMfaToken
 from warroom.auth.revocation import is_revoked, revoke_token
@@ -60,6 +60,8 @@ def _mfa_audience() -> str:
 
 def issue_mfa_token(user_id: str) -> str:
     """A 5-minute token for the second step of ``user_id``'s login."""
+    import jwt  # PyJWT (with cryptography, ~40 ms) only on the sign-in paths, not in every function using auth
+
     settings = get_settings()
     now = dt.datetime.now(dt.UTC)
     claims = {
@@ -76,6 +78,8 @@ def issue_mfa_token(user_id: str) -> str:
 
 def decode_mfa_token(token: str) -> tuple[str, str, float]:
     """``(user id, jti, exp)`` of a valid, unused MFA token; 401 otherwise."""
+    import jwt
+
     try:
         claims = jwt.decode(
             token,
@@ -97,6 +101,22 @@ def decode_mfa_token(token: str) -> tuple[str, str, float]:
     return str(claims["sub"]), str(claims["jti"]), float(claims["exp"])
 
 
-def consume_mfa_token(jti: str, expires_at_epoch: float) -> None:
-    """Make an MFA token unusable once it has completed a login."""
-    revoke_token(jti, expires_at_epoch)
+def spend_mfa_token(conn: psycopg.Connection, jti: str, user_id: str, expires_at_epoch: float) -> None:
+    """Spend an MFA token, atomically, before its code is checked; 401 ``mfa_token_used`` if it was spent.
+
+    A row per spent token (primary key ``jti``): of two concurrent spends one inserts and the other waits on
+    it, then finds it. A wrong code spends the token too -- the user signs in again (and lockout counts it).
+    """
+    spent = conn.execute(
+        "INSERT INTO spent_mfa_tokens (jti, user_id, expires_at) VALUES (%s, %s, to_timestamp(%s))"
+        " ON CONFLICT (jti) DO NOTHING RETURNING jti",
+        (jti, user_id, expires_at_epoch),
+    ).fetchone()
+    if spent is None:
+        raise InvalidMfaToken(details={"reason": "mfa_token_used"})
+    revoke_token(jti, expires_at_epoch)  # the Redis deny-list answers later replays without a query
+
+
+def prune_spent_mfa_tokens(conn: psycopg.Connection, now: dt.datetime) -> int:
+    """Forget spent MFA tokens that have expired (they are refused as expired from then on)."""
+    return conn.execute("DELETE FROM spent_mfa_tokens WHERE expires_at < %s", (now,)).rowcount

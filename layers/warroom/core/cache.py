@@ -17,11 +17,12 @@ import json
 import logging
 import threading
 import time
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from warroom.core.config import get_settings
+
+if TYPE_CHECKING:
+    import redis
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ CACHE_TTLS_S: dict[str, int | None] = {
     "refresh_tokens": 604_800,
     "dashboard_kpis": 60,
     "crisis_alerts": 30,
-    "data_mode": None,
+    # The settings row is the truth; a copy that outlived a failed invalidation is gone within seconds.
+    "data_mode": 5,
     "health": 30,
 }
 
@@ -49,7 +51,8 @@ _client: redis.Redis | None = None
 _client_lock = threading.Lock()
 # After a failure we stop asking Redis for a short while instead of paying a timeout per call.
 _RETRY_AFTER_FAILURE_S = 2.0
-_state = {"down_since": None, "last_error": None, "last_attempt": 0.0}
+_REFUSAL_LOG_INTERVAL_S = 60.0
+_state = {"down_since": None, "last_error": None, "last_attempt": 0.0, "refusal_logged": -_REFUSAL_LOG_INTERVAL_S}
 
 
 def get_redis() -> redis.Redis | None:
@@ -59,6 +62,10 @@ def get_redis() -> redis.Redis | None:
     if not settings.redis_url:
         return None
     if _client is None:
+        # Imported by the first Redis call, not at module load: redis-py loads its asyncio client too
+        # (40-90 ms), a cold-start cost for every function, including those whose routes never reach Redis.
+        import redis
+
         with _client_lock:
             if _client is None:
                 _client = redis.Redis.from_url(
@@ -103,15 +110,27 @@ def _mark_success() -> None:
 
 
 def run(operation: str, func: Any, default: Any = None) -> Any:
-    """Run ``func(client)`` against Redis; ``default`` when Redis is unconfigured or down."""
+    """Run ``func(client)`` against Redis; ``default`` when Redis is unconfigured, down or answers an error.
+
+    Any ``redis.RedisError`` counts as unavailable, not only connection errors: a Redis that answers but
+    refuses (``OOM`` when full, ``READONLY`` on a replica after a failover) is no more usable, and an error
+    here must never fail the request that only wanted a cache."""
     client = get_redis()
     if client is None or not redis_available():
         return default
+    import redis  # loaded by get_redis()
+
     try:
         _state["last_attempt"] = time.monotonic()
         result = func(client)
     except (redis.ConnectionError, redis.TimeoutError) as error:
-        _mark_failure(error)
+        _mark_failure(error)  # unreachable: skip it for a while rather than wait on it in every call
+        return default
+    except redis.RedisError as error:
+        # It answers but refuses (OOM, READONLY, ...): only this call is unavailable, reads may still work.
+        if time.monotonic() - _state["refusal_logged"] >= _REFUSAL_LOG_INTERVAL_S:
+            logger.warning("redis refused %s, serving without it: %s", operation, type(error).__name__)
+            _state["refusal_logged"] = time.monotonic()
         return default
     _mark_success()
     return result
@@ -122,10 +141,12 @@ def redis_status() -> dict[str, Any]:
     client = get_redis()
     if client is None:
         return {"status": "not_configured"}
+    import redis  # loaded by get_redis()
+
     started = time.perf_counter()
     try:
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError) as error:
+    except redis.RedisError as error:
         _mark_failure(error)
         return {"status": "down", "error": type(error).__name__}
     _mark_success()

@@ -12,6 +12,10 @@ Secrets (database URL, JWT key, third-party tokens) are read, in order, from:
    Powertools for ``secrets_max_age_s``) -- how the functions get them in AWS and in ``warroom dev``;
 2. the SSM SecureString parameters under ``WARROOM_SSM_PREFIX`` (``<prefix>/JWT_SECRET`` ...);
 3. plain environment variables of the same names -- for tests and ad-hoc scripts.
+
+:class:`Settings` is a plain pydantic model validated from ``os.environ`` (names matched without regard
+to case), not a ``pydantic-settings`` class: that package costs every function about 80 ms of cold start
+for reading environment variables, which is all we ask of it.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ import functools
 import os
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DataMode = Literal["MOCK", "LIVE"]
 
@@ -36,10 +39,10 @@ SECRET_NAMES = (
 )
 
 
-class Settings(BaseSettings):
-    """Everything a function needs to know about its environment."""
+class Settings(BaseModel):
+    """Everything a function needs to know about its environment (read with :func:`get_settings`)."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     environment: str = Field("local", alias="WARROOM_ENV")
     service_name: str = Field("warroom", alias="POWERTOOLS_SERVICE_NAME")
@@ -50,6 +53,14 @@ class Settings(BaseSettings):
     db_pool_max_size: int = Field(4, alias="WARROOM_DB_POOL_MAX")
     # How long a request waits for a connection before it answers 503.
     db_connect_timeout_s: float = Field(3.0, alias="WARROOM_DB_CONNECT_TIMEOUT_S")
+    # Set on every pooled session, so one slow or stuck transaction answers 503 instead of stalling every
+    # request behind it until Lambda's timeout (API Gateway gives up after 29 s). 0 turns one off.
+    # The role the functions act as (migration 0011): it owns no table and may only append to audit_logs.
+    # Empty keeps the login's own role (for a DATABASE_URL that is already a least-privilege login).
+    db_role: str = Field("warroom_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$", alias="WARROOM_DB_ROLE")
+    db_statement_timeout_ms: int = Field(15_000, ge=0, alias="WARROOM_DB_STATEMENT_TIMEOUT_MS")
+    db_lock_timeout_ms: int = Field(5_000, ge=0, alias="WARROOM_DB_LOCK_TIMEOUT_MS")
+    db_idle_in_transaction_timeout_ms: int = Field(30_000, ge=0, alias="WARROOM_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS")
     redis_url: str | None = Field(None, alias="REDIS_URL")
     redis_timeout_s: float = Field(0.5, alias="WARROOM_REDIS_TIMEOUT_S")
 
@@ -59,6 +70,8 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(900, alias="WARROOM_ACCESS_TOKEN_TTL_S")
     # Sign-in (warroom.auth): refresh tokens live 7 days (the seed), extended by each rotation.
     refresh_token_ttl_s: int = Field(604_800, alias="WARROOM_REFRESH_TOKEN_TTL_S")
+    # A session's absolute lifetime (ASVS 5.0 7.3.2): refreshing moves its expiry, never past this age.
+    session_max_age_s: int = Field(30 * 86_400, gt=0, alias="WARROOM_SESSION_MAX_AGE_S")
     login_max_failures_per_account: int = Field(5, alias="WARROOM_LOGIN_MAX_FAILURES_PER_ACCOUNT")
     # Higher than per account: a campaign office signs in from behind one NAT address.
     login_max_failures_per_ip: int = Field(20, alias="WARROOM_LOGIN_MAX_FAILURES_PER_IP")
@@ -72,6 +85,8 @@ class Settings(BaseSettings):
     secrets_max_age_s: int = Field(300, alias="WARROOM_SECRETS_MAX_AGE_S")
 
     uploads_bucket: str | None = Field(None, alias="WARROOM_UPLOADS_BUCKET")
+    # Where the audit chain's head is anchored (S3 Object Lock): see warroom.audit.anchor.
+    audit_anchor_bucket: str | None = Field(None, alias="WARROOM_AUDIT_ANCHOR_BUCKET")
     document_queue_url: str | None = Field(None, alias="WARROOM_DOCUMENT_QUEUE_URL")
     websocket_management_endpoint: str | None = Field(None, alias="WARROOM_WS_MANAGEMENT_ENDPOINT")
     realtime_fanout_queue_url: str | None = Field(None, alias="WARROOM_REALTIME_FANOUT_QUEUE_URL")
@@ -131,13 +146,12 @@ def _secret_values(settings: Settings) -> dict[str, str]:
 @functools.cache
 def get_settings() -> Settings:
     """The settings of this container, read once (a Lambda container serves many invocations)."""
-    settings = Settings()
+    environment = {name.upper(): value for name, value in os.environ.items()}
+    settings = Settings.model_validate(environment)
     remote = _secret_values(settings)
     if not remote:
         return settings
-    merged = {name: value for name, value in os.environ.items()}
-    merged.update(remote)
-    return Settings(**{k: v for k, v in merged.items()})
+    return Settings.model_validate({**environment, **remote})
 
 
 def reset_settings() -> None:

@@ -2,19 +2,24 @@
 
 Example
 -------
->>> app = WarRoomApp("system")
+>>> app = WarRoomApp("system", authenticate=authenticate_request)   # from warroom.auth.guard
 >>> @app.endpoint("PUT", "/api/v1/settings/{key}", role="admin", body=SettingUpdate, response=SettingOut)
 ... def put_setting(key: str, body: SettingUpdate, ctx: RequestContext) -> SettingOut:
 ...     return settings.update(key, body.value, actor=ctx.actor())
 
-Around each view, in this order: request id, authentication (bearer token or API key), the
-request quota (429 past it; ``X-RateLimit-*`` headers on every answer after it, see
-:mod:`warroom.core.quotas`) and the ``role`` guard (401/403), query parsing into the ``query``
+Around each view, in this order: request id, authentication and the request quota by the app's
+authenticator (401, 429 past the quota; ``X-RateLimit-*`` headers on every answer after it, see
+:mod:`warroom.auth.guard`) and the ``role`` guard (403), query parsing into the ``query``
 model and body parsing into the ``body`` model (413 over the size limit, 415 for a non-JSON body,
 400 for malformed JSON, 422 for invalid fields with the field errors in ``details``), the view,
-serialisation of its pydantic answer, the mapping of every :class:`WarRoomError` to the one error
-shape (anything else is a 500 that reveals nothing), CORS and request-id headers, and the request's
-timing for ``performance_logs``.
+validation and serialisation of its answer through the declared ``response`` type (the contract: an
+answer that does not match it is logged and becomes the generic 500, never an off-schema body), the
+mapping of every :class:`WarRoomError` to the one error shape (anything else is a 500 that reveals
+nothing), CORS and request-id headers, and the request's timing for ``performance_logs``.
+
+Every JSON route declares its ``response`` type; a 204 route declares ``status_code=204`` and a
+route answering something else (a page, a file, a redirect) its ``content_type`` and, with
+``other_answers``, the answers it builds itself as :class:`Response` objects, which pass untouched.
 
 The view receives only what its signature asks for, by name: the path parameters, ``body``,
 ``query`` and ``ctx``. Every route is also recorded as a :class:`RouteSpec` for the OpenAPI document.
@@ -30,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, get_origin
 
 from chalice import Chalice, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from warroom.core.config import get_settings
 from warroom.core.errors import (
@@ -43,17 +48,39 @@ from warroom.core.errors import (
 )
 from warroom.core.logs import configure_logging
 from warroom.core.perf import record_request
-from warroom.core.quotas import enforce_quota
-from warroom.core.security import Principal, Role, authenticate, require
+from warroom.core.security import Principal, RequestAuthenticator, Role, require
 
 JSON_CONTENT_TYPE = "application/json"
 EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Location"
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
+def is_json_content_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, with or without parameters."""
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type == JSON_CONTENT_TYPE or media_type.endswith("+json")
+
+
+@dataclass(frozen=True)
+class OtherAnswer:
+    """An answer a view builds itself as a :class:`Response`, beside the declared one: documented, not validated.
+
+    Example
+    -------
+    >>> OtherAnswer(303, ExportLinkOut, headers=("Location",), description="A link to a large export.")
+    >>> OtherAnswer(200, str, content_type="text/css")   # a second media type of the declared status
+    """
+
+    status_code: int
+    schema: Any = None
+    content_type: str = JSON_CONTENT_TYPE
+    description: str = ""
+    headers: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class RouteSpec:
-    """What the OpenAPI document needs to know about a route."""
+    """What the OpenAPI document needs to know about a route, and the adapter its answers go through."""
 
     method: str
     path: str
@@ -68,6 +95,8 @@ class RouteSpec:
     content_type: str
     errors: tuple[int, ...]
     tags: tuple[str, ...] = field(default_factory=tuple)
+    other_answers: tuple[OtherAnswer, ...] = ()
+    response_adapter: TypeAdapter[Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -107,6 +136,21 @@ def _validation_details(error: ValidationError, location: str) -> list[dict[str,
     ]
 
 
+def _nul_character_details(value: Any, loc: list[Any]) -> list[dict[str, Any]]:
+    """Where ``value`` holds a NUL character: no PostgreSQL text can store one, so it is a 422, not a 500."""
+    if isinstance(value, str) and "\x00" in value:
+        return [{"loc": loc, "msg": "must not contain NUL characters", "type": "nul_character"}]
+    if isinstance(value, Mapping):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in _nul_character_details(key, [*loc, key]) + _nul_character_details(item, [*loc, key])
+        ]
+    if isinstance(value, list | tuple):
+        return [problem for index, item in enumerate(value) for problem in _nul_character_details(item, [*loc, index])]
+    return []
+
+
 def _query_input(model: type[BaseModel], multi: Mapping[str, list[str]] | None) -> dict[str, Any]:
     """Multi-value query strings: list fields take every value, scalar fields the last one."""
     if not multi:
@@ -119,33 +163,71 @@ def _query_input(model: type[BaseModel], multi: Mapping[str, list[str]] | None) 
     return parsed
 
 
-def _serialise(result: Any, status_code: int) -> Response:
+class OffContractAnswer(Exception):
+    """A view answered something its route does not declare (a server bug, answered as the generic 500)."""
+
+
+def _response_adapter(route: str, response: Any, status_code: int, content_type: str) -> TypeAdapter[Any] | None:
+    """The adapter a JSON route's answers go through, built once; None for 204 and non-JSON routes.
+
+    Raises :class:`TypeError` at declaration for a JSON route with a body and no response type, and
+    for a 204 route that declares one.
+    """
+    if status_code == 204:
+        if response is not None:
+            raise TypeError(f"{route}: a 204 answer has no body, so the route declares no response type")
+        return None
+    if not is_json_content_type(content_type):
+        return None
+    if response is None:
+        raise TypeError(
+            f"{route}: a JSON route declares its response type (response=...), or status_code=204, "
+            "or the content_type it answers"
+        )
+    return TypeAdapter(response)
+
+
+def _serialise(result: Any, status_code: int, adapter: TypeAdapter[Any] | None = None) -> Response:
+    """The view's answer as a :class:`Response`, validated and serialised through the route's declared type.
+
+    A :class:`Response` passes untouched (pages, files, redirects, health's 503). Otherwise the answer
+    may be a dict or any pydantic model (the declared one, or e.g. a ``Page[Any]`` from a list
+    function): models are dumped and everything is validated against the declared type, so extra
+    keys are dropped and nothing off-schema is ever sent. Raises :class:`pydantic.ValidationError` or
+    :class:`OffContractAnswer` when the answer does not fit.
+    """
     if isinstance(result, Response):
         return result
-    if result is None:
+    if adapter is None:
+        if result is not None or status_code != 204:
+            raise OffContractAnswer(f"a route declared to answer {status_code} without a model answered {type(result)}")
         return Response(body="", status_code=204, headers={})
     if isinstance(result, BaseModel):
-        payload = result.model_dump_json(by_alias=True)
-    else:
-        payload = json.dumps(result, default=_json_default, separators=(",", ":"))
-    return Response(body=payload, status_code=status_code, headers={"Content-Type": JSON_CONTENT_TYPE})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+        result = result.model_dump(by_alias=True)
+    value = adapter.validate_python(result)
+    body = adapter.dump_json(value, by_alias=True).decode()
+    return Response(body=body, status_code=status_code, headers={"Content-Type": JSON_CONTENT_TYPE})
 
 
 class WarRoomApp(Chalice):
-    """A Chalice app whose routes are declared with :meth:`endpoint`."""
+    """A Chalice app whose routes are declared with :meth:`endpoint`.
 
-    def __init__(self, app_name: str, **kwargs: Any):
+    ``authenticate`` decides who a request is (and counts its quota) for every route with a role; the
+    core cannot, as it imports no domain: HTTP functions pass ``warroom.auth.guard.authenticate_request``.
+    An app without one may declare public routes only.
+    """
+
+    def __init__(
+        self,
+        app_name: str,
+        *,
+        authenticate: RequestAuthenticator | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(app_name=app_name, **kwargs)
         self.route_specs: list[RouteSpec] = []
         self.logger = configure_logging(app_name)
+        self.authenticate = authenticate
 
     def endpoint(
         self,
@@ -161,11 +243,22 @@ class WarRoomApp(Chalice):
         max_body_bytes: int | None = None,
         summary: str | None = None,
         errors: tuple[int, ...] = (),
+        other_answers: tuple[OtherAnswer, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declare a route. ``role=None`` makes it public; otherwise it needs that role or higher."""
+        """Declare a route. ``role=None`` makes it public; otherwise it needs that role or higher.
+
+        ``response`` is the type every answer is validated and serialised through (a pydantic model,
+        ``Page[ItemOut]``, a union of models); a JSON route must declare it (:class:`TypeError`
+        otherwise). ``errors`` are the route's own error statuses beyond those its declaration implies
+        (see :mod:`warroom.core.openapi`); ``other_answers`` document the :class:`Response` objects the
+        view builds itself.
+        """
         method = method.upper()
         if method not in _HTTP_METHODS:
             raise ValueError(f"unsupported method {method}")
+        if role is not None and self.authenticate is None:
+            raise TypeError(f"{method} {path} has a role, so its app needs WarRoomApp(..., authenticate=...)")
+        adapter = _response_adapter(f"{method} {path}", response, status_code, content_type)
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             wanted = set(inspect.signature(view).parameters)
@@ -185,12 +278,36 @@ class WarRoomApp(Chalice):
                     content_type=content_type,
                     errors=errors,
                     tags=(self.app_name,),
+                    other_answers=other_answers,
+                    response_adapter=adapter,
                 )
             )
 
+            def answer_as_declared(**kwargs: Any) -> Response:
+                result = view(**kwargs)
+                try:
+                    return _serialise(result, status_code, adapter)
+                except ValidationError as error:
+                    # Field paths and messages only: the answer's values may be secrets (tokens, keys).
+                    problems = _validation_details(error, "response")
+                    self.logger.error("%s %s answered off its response model: %s", method, path, problems)
+                    raise WarRoomError() from error
+                except OffContractAnswer as error:
+                    self.logger.error("%s %s answered off its declaration: %s", method, path, error)
+                    raise WarRoomError() from error
+
             def handle(**path_params: str) -> Response:
                 return self._handle(
-                    view, wanted, path_params, method, path, role, body, query, status_code, max_body_bytes
+                    answer_as_declared,
+                    wanted,
+                    path_params,
+                    method,
+                    path,
+                    role,
+                    body,
+                    query,
+                    status_code,
+                    max_body_bytes,
                 )
 
             handle.__name__ = view.__name__
@@ -231,9 +348,10 @@ class WarRoomApp(Chalice):
                 principal=None,
             )
             if role is not None:
-                principal = authenticate(request.headers)
-                quota_headers = enforce_quota(principal)
-                ctx.principal = require(principal, role)
+                # The endpoint declaration made sure a route with a role has an authenticator.
+                authenticated = self.authenticate(request.headers)  # type: ignore[misc]
+                quota_headers = dict(authenticated.rate_limit_headers)
+                ctx.principal = require(authenticated.principal, role)
             kwargs: dict[str, Any] = {name: value for name, value in path_params.items() if name in wanted}
             if query_model is not None:
                 kwargs["query"] = self._parse_query(query_model, request.to_original_event())
@@ -265,8 +383,11 @@ class WarRoomApp(Chalice):
 
     @staticmethod
     def _parse_query(model: type[BaseModel], event: Mapping[str, Any]) -> BaseModel:
+        data = _query_input(model, event.get("multiValueQueryStringParameters"))
+        if problems := _nul_character_details(data, ["query"]):
+            raise ValidationFailed("The query string has invalid parameters.", details=problems)
         try:
-            return model.model_validate(_query_input(model, event.get("multiValueQueryStringParameters")))
+            return model.model_validate(data)
         except ValidationError as error:
             raise ValidationFailed(
                 "The query string has invalid parameters.", details=_validation_details(error, "query")
@@ -290,6 +411,8 @@ class WarRoomApp(Chalice):
             if any(field.is_required() for field in model.model_fields.values()):
                 raise BadRequest("The request needs a JSON body.")
             data = {}
+        if problems := _nul_character_details(data, ["body"]):
+            raise ValidationFailed("The request body has invalid fields.", details=problems)
         try:
             return model.model_validate(data)
         except ValidationError as error:

@@ -8,8 +8,16 @@ Example
 
 Every route is declared with :meth:`warroom.core.http.WarRoomApp.endpoint`, which records a
 :class:`RouteSpec`; this module loads every ``functions/*/app.py``, collects those specs and turns
-them into paths, parameters, request bodies, responses (including the error answers each route
-can give, in the one error shape) and component schemas. Nothing here is written by hand.
+them into paths, parameters, request bodies, responses and component schemas. Nothing here is
+written by hand.
+
+Every status a route can give is documented, derived from its declaration (:func:`error_statuses`):
+401/403/429/503 on authenticated routes, 422 on routes with a query or a body (and a list's
+``invalid_cursor``), 400/413/415 on routes with a body, plus the route's own ``errors``; all in the
+one error shape, with ``Retry-After`` on 429/503, ``WWW-Authenticate`` on 401 and ``X-RateLimit-*``
+on what an authenticated route answers after its quota. Answers are documented with the schema they
+are serialised through (pydantic's serialization mode); bodies and queries with the one they are
+validated by.
 
 In AWS the system function's package holds only its own code, so ``make build`` writes the
 document generated here into the layer as ``warroom/openapi.json``; when that file is present it
@@ -22,22 +30,26 @@ import functools
 import importlib.util
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
 import warroom
 from warroom.core.config import get_settings
-from warroom.core.http import RouteSpec, WarRoomApp
+from warroom.core.http import RouteSpec, WarRoomApp, is_json_content_type
+from warroom.core.pagination import PageQuery
 
 BUNDLED_DOCUMENT = Path(warroom.__file__).parent / "openapi.json"
+REF_TEMPLATE = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}+]+)\+?}")
+_GENERIC_NAME = re.compile(r"^([A-Za-z_]\w*)\[([A-Za-z_]\w*)\]$")
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed request (for example invalid JSON or cursor).",
-    401: "Missing, expired or invalid access token.",
-    403: "The caller's role is too weak.",
+    400: "Malformed request: the body is not valid JSON, or a required body is missing.",
+    401: "Missing, expired, revoked or invalid credentials; see `WWW-Authenticate`.",
+    403: "Not allowed: the caller's role is too weak, or the account or key may not do this.",
     404: "Not found.",
     409: "Conflicts with the current state.",
     413: "Request body too large.",
@@ -46,6 +58,16 @@ _ERROR_DESCRIPTIONS = {
     429: "Rate limited; see `Retry-After`.",
     503: "A dependency is unavailable; see `Retry-After`.",
 }
+_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {"description": "The request's id (API Gateway's), as the logs name it.", "type": "string"},
+    "X-RateLimit-Limit": {"description": "Requests allowed per window to this caller.", "type": "integer"},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window.", "type": "integer"},
+    "X-RateLimit-Reset": {"description": "When the window has room again (Unix seconds).", "type": "integer"},
+    "Retry-After": {"description": "Seconds to wait before trying again.", "type": "integer"},
+    "WWW-Authenticate": {"description": "The scheme to authenticate with (`Bearer`).", "type": "string"},
+    "Location": {"description": "Where the answer is.", "type": "string"},
+}
+_RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
 class ErrorBody(BaseModel):
@@ -58,6 +80,16 @@ class ErrorResponse(BaseModel):
     """The one error shape of every endpoint."""
 
     error: ErrorBody
+
+
+class ComponentNames(GenerateJsonSchema):
+    """Readable component names for generic models: ``Page[UserOut]`` becomes ``UserOutPage``."""
+
+    def normalize_name(self, name: str) -> str:
+        generic = _GENERIC_NAME.match(name)
+        if generic:
+            return f"{generic.group(2)}{generic.group(1)}"
+        return super().normalize_name(name)
 
 
 def functions_dir() -> Path:
@@ -82,23 +114,22 @@ def load_route_specs(directory: Path) -> list[RouteSpec]:
     return specs
 
 
-def _schema_ref(annotation: Any, definitions: dict[str, Any]) -> dict[str, Any]:
-    """A JSON schema for ``annotation``, with its models moved into ``components.schemas``."""
-    schema = TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
-    definitions.update(schema.pop("$defs", {}))
-    return schema
+def error_statuses(spec: RouteSpec) -> set[int]:
+    """Every error status ``spec`` can answer: implied by its declaration, plus its own ``errors``."""
+    statuses = set(spec.errors)
+    if spec.role is not None:
+        # Authentication reads the revocation list and API keys; the quota counts in Redis.
+        statuses |= {401, 403, 429, 503}
+    if spec.query is not None:
+        statuses.add(422)
+    if spec.body is not None:
+        statuses |= {400, 413, 415, 422}
+    return statuses
 
 
 def build_document(specs: list[RouteSpec], version: str = warroom.__version__) -> dict[str, Any]:
     """OpenAPI 3.1 for ``specs``."""
-    models: set[type[BaseModel]] = {ErrorResponse}
-    for spec in specs:
-        models.update(m for m in (spec.body, spec.query) if m is not None)
-    _, top = models_json_schema(
-        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
-        ref_template="#/components/schemas/{model}",
-    )
-    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    schemas = _Schemas(specs)
     paths: dict[str, dict[str, Any]] = {}
     for spec in sorted(specs, key=lambda s: (s.path, s.method)):
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, schemas)
@@ -113,7 +144,11 @@ def build_document(specs: list[RouteSpec], version: str = warroom.__version__) -
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": schemas.components,
+            "headers": {
+                name: {"description": header["description"], "schema": {"type": header["type"]}}
+                for name, header in _HEADERS.items()
+            },
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
@@ -122,51 +157,134 @@ def build_document(specs: list[RouteSpec], version: str = warroom.__version__) -
     }
 
 
-def _operation(spec: RouteSpec, schemas: dict[str, Any]) -> dict[str, Any]:
+class _Schemas:
+    """Every schema of the document, generated together so each model has one component name.
+
+    A model used both as a body and in an answer whose two schemas differ gets ``-Input`` and
+    ``-Output`` components (pydantic's naming); all others keep their own name.
+    """
+
+    def __init__(self, specs: list[RouteSpec]):
+        inputs: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = [
+            ("error", "serialization", TypeAdapter(ErrorResponse))
+        ]
+        for index, spec in enumerate(specs):
+            if spec.body is not None:
+                inputs.append((("body", index), "validation", TypeAdapter(spec.body)))
+            if spec.query is not None:
+                inputs.append((("query", index), "validation", TypeAdapter(spec.query)))
+            if spec.response is not None:
+                adapter = spec.response_adapter or TypeAdapter(spec.response)
+                inputs.append((("response", index), "serialization", adapter))
+            for other_index, other in enumerate(spec.other_answers):
+                if other.schema is not None:
+                    inputs.append((("other", index, other_index), "serialization", TypeAdapter(other.schema)))
+        self._index = {id(spec): index for index, spec in enumerate(specs)}
+        by_key, top = TypeAdapter.json_schemas(inputs, ref_template=REF_TEMPLATE, schema_generator=ComponentNames)
+        self._by_key = {key: schema for (key, _mode), schema in by_key.items()}
+        self.components: dict[str, Any] = dict(sorted(top.get("$defs", {}).items()))
+
+    def of(self, kind: str, spec: RouteSpec, *more: int) -> dict[str, Any] | None:
+        """The schema (usually a ``$ref``) of ``spec``'s body, query, response or n-th other answer."""
+        return self._by_key.get((kind, self._index[id(spec)], *more))
+
+    @property
+    def error(self) -> dict[str, Any]:
+        return self._by_key["error"]
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The schema a ``$ref`` points at (or the schema itself)."""
+        ref = schema.get("$ref")
+        return self.components[ref.rsplit("/", 1)[1]] if ref else schema
+
+
+def _header_refs(names: Iterable[str]) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is present or absent, never null: drop the ``null`` branch of an optional one."""
+    branches = schema.get("anyOf")
+    if not branches:
+        return schema
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]
+    return {**kept[0], **rest} if len(kept) == 1 else {**rest, "anyOf": kept}
+
+
+def _parameters(spec: RouteSpec, schemas: _Schemas) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(spec.path)
+    ]
+    query_ref = schemas.of("query", spec)
+    if query_ref is None:
+        return parameters
+    query_schema = schemas.resolve(query_ref)
+    required = set(query_schema.get("required", []))
+    for name, prop in query_schema.get("properties", {}).items():
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": _without_null(prop)}
+        if "description" in prop:
+            parameter["description"] = prop["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _answer_content(content_type: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+    if schema is None:
+        schema = {"type": "object"} if is_json_content_type(content_type) else {"type": "string"}
+    return {content_type: {"schema": schema}}
+
+
+def _operation(spec: RouteSpec, schemas: _Schemas) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": f"{spec.tags[0]}_{spec.view_name}",
         "summary": spec.summary,
         "tags": list(spec.tags),
-        "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PATH_PARAM.findall(spec.path)
-        ],
+        "parameters": _parameters(spec, schemas),
         "responses": {},
     }
     if spec.description:
         operation["description"] = spec.description
-    if spec.query is not None:
-        query_schema = spec.query.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(query_schema.pop("$defs", {}))
-        required = set(query_schema.get("required", []))
-        for name, prop in query_schema.get("properties", {}).items():
-            parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
-            if "description" in prop:
-                parameter["description"] = prop["description"]
-            operation["parameters"].append(parameter)
-    if spec.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}},
-        }
-    success: dict[str, Any] = {"description": "Success."}
-    if spec.status_code != 204:
-        schema = _schema_ref(spec.response, schemas) if spec.response is not None else {"type": "object"}
-        success["content"] = {spec.content_type: {"schema": schema}}
-    operation["responses"][str(spec.status_code)] = success
-    statuses = set(spec.errors) | {503}
-    if spec.role is not None:
+    body_ref = schemas.of("body", spec)
+    if body_ref is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_ref}}}
+    authenticated = spec.role is not None
+    if authenticated:
         operation["security"] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
         operation["x-required-role"] = spec.role
-        statuses |= {401, 403, 429}
-    if spec.query is not None:
-        statuses |= {422}
-    if spec.body is not None:
-        statuses |= {400, 413, 415, 422}
-    for status in sorted(statuses):
-        operation["responses"][str(status)] = {
-            "description": _ERROR_DESCRIPTIONS.get(status, "Error."),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    # Every answer after authentication carries the caller's quota (a 401 comes before it).
+    after_quota = ("X-Request-Id", *_RATE_LIMIT_HEADERS) if authenticated else ("X-Request-Id",)
+    responses: dict[str, Any] = operation["responses"]
+    success: dict[str, Any] = {"description": "Success.", "headers": _header_refs(after_quota)}
+    if spec.status_code != 204:
+        success["content"] = _answer_content(spec.content_type, schemas.of("response", spec))
+    responses[str(spec.status_code)] = success
+    for other_index, other in enumerate(spec.other_answers):
+        answer = responses.setdefault(
+            str(other.status_code), {"description": other.description or "Success.", "headers": {}}
+        )
+        answer["headers"].update(_header_refs((*after_quota, *other.headers)))
+        answer.setdefault("content", {}).update(
+            _answer_content(other.content_type, schemas.of("other", spec, other_index))
+        )
+    for status in sorted(error_statuses(spec)):
+        if str(status) in responses:
+            continue  # the route answers this status with a body of its own (health's 503)
+        headers = ("X-Request-Id",) if status == 401 else after_quota
+        if status == 401:
+            headers = (*headers, "WWW-Authenticate")
+        if status in (429, 503):
+            headers = (*headers, "Retry-After")
+        description = _ERROR_DESCRIPTIONS.get(status, "Error.")
+        if status == 422 and spec.query is not None and issubclass(spec.query, PageQuery):
+            description += " A `cursor` this list did not hand out is `invalid_cursor`."
+        responses[str(status)] = {
+            "description": description,
+            "headers": _header_refs(headers),
+            "content": {"application/json": {"schema": schemas.error}},
         }
     return operation
 

@@ -20,6 +20,7 @@ import logging
 import threading
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from warroom.core.config import get_settings
@@ -99,3 +100,8 @@ def _ensure_flusher() -> None:
                 _thread = threading.Thread(target=_flush_forever, name="warroom-perf-flush", daemon=True)
                 _thread.start()
                 atexit.register(flush)
+
+
+def prune_performance_logs(conn: psycopg.Connection, before: dt.datetime) -> int:
+    """Delete request timings older than ``before`` (the retention job); how many went."""
+    return conn.execute("DELETE FROM performance_logs WHERE timestamp < %s", (before,)).rowcount

@@ -1,17 +1,20 @@
-"""Request quotas: what the HTTP glue applies after authentication and before the view.
+"""Request quotas: the limits, the 429, the ``X-RateLimit-*`` headers and the outage fallback.
 
 Example
 -------
->>> headers = enforce_quota(principal)      # raises TooManyRequests (429, Retry-After) past the limit
->>> response.headers.update(headers)        # X-RateLimit-Limit / -Remaining / -Reset
+>>> headers = count_api_key_request(principal.key_id)   # TooManyRequests (429, Retry-After) past the limit
+>>> response.headers.update(headers)                    # X-RateLimit-Limit / -Remaining / -Reset
 
 - **API keys**: ``WARROOM_API_KEY_RATE_LIMIT_PER_HOUR`` (default 1000, the seed) requests per hour
-  per key, a moving window in Redis shared by every container.
+  per key, a moving window in Redis shared by every container (:mod:`warroom.core.ratelimit`).
 - **Bearer tokens**: ``WARROOM_USER_RATE_LIMIT_PER_HOUR`` (default 10,000, about 2.8 a second for
   an hour: far above what a dashboard does, low enough to stop a runaway script) per user; 0 turns
-  it off.
+  it off. The user's window is counted by ``warroom.auth.guard`` in the same Redis script that checks
+  the token's revocation (one round trip per request); :func:`quota_headers` turns its answer into
+  headers or the 429.
 
-When Redis cannot be reached (or none is configured) the limits degrade instead of failing:
+When Redis is unavailable (none configured, down, or answering errors such as ``READONLY`` or
+``OOM``) the limits degrade instead of failing:
 
 - bearer tokens are **not limited** (fail open): signed-in staff must never be locked out of the war
   room by a cache outage, and their tokens are short-lived and revocable anyway;
@@ -27,66 +30,47 @@ shared window works, ``local`` while the fallback above applies.
 
 from __future__ import annotations
 
-import functools
-
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
-from warroom.core import cache, ratelimit
+from warroom.core import ratelimit
 from warroom.core.config import get_settings
 from warroom.core.errors import TooManyRequests
-from warroom.core.ratelimit import RateLimitState
-from warroom.core.security import Principal
+from warroom.core.ratelimit import LocalMovingWindow, RateLimitState
 
 WINDOW_S = 3600
 API_KEY_NAMESPACE = "api_key"
 USER_NAMESPACE = "user"
 
-
-@functools.cache
-def _local_limiter() -> MovingWindowRateLimiter:
-    """This container's fallback window (created on the first outage only: it starts a timer thread)."""
-    return MovingWindowRateLimiter(MemoryStorage())
+# This container's fallback window for API keys while Redis is unavailable.
+_local_window = LocalMovingWindow()
 
 
-def _local_hit(namespace: str, identifier: str, limit: int) -> RateLimitState:
-    limiter = _local_limiter()
-    item = RateLimitItemPerSecond(limit, WINDOW_S)
-    allowed = limiter.hit(item, namespace, identifier)
-    stats = limiter.get_window_stats(item, namespace, identifier)
-    return RateLimitState(allowed, limit, stats.remaining, stats.reset_time)
+def user_limit_per_hour() -> int:
+    """Requests an hour per user on bearer tokens (0: no user quota)."""
+    return get_settings().user_rate_limit_per_hour
 
 
-def _shared_hit(namespace: str, identifier: str, limit: int) -> RateLimitState | None:
-    """The Redis window, or None when Redis is unconfigured or down (the outage is then recorded once for
-    everyone through the cache's state, so the next requests skip Redis instead of waiting on it)."""
-    state = ratelimit.hit(namespace, identifier, limit=limit, window_s=WINDOW_S)
-    if state is None and get_settings().redis_url and cache.redis_available():
-        cache.run("ping", lambda r: r.ping())
-    return state
+def user_window_key(user_id: str) -> str:
+    """The Redis key of a user's request window (counted by the bearer script in ``warroom.auth.guard``)."""
+    return ratelimit.window_key(USER_NAMESPACE, user_id)
 
 
-def enforce_quota(principal: Principal) -> dict[str, str]:
-    """Count one request of ``principal``; its ``X-RateLimit-*`` headers, or 429 past the limit."""
-    settings = get_settings()
-    if principal.via == "api_key" and principal.key_id:
-        limit = settings.api_key_rate_limit_per_hour
-        state = _shared_hit(API_KEY_NAMESPACE, principal.key_id, limit)
-        if state is None:
-            state = _local_hit(API_KEY_NAMESPACE, principal.key_id, limit)
-    else:
-        limit = settings.user_rate_limit_per_hour
-        state = _shared_hit(USER_NAMESPACE, principal.user_id, limit) if limit > 0 else None
-        if state is None:
-            return {}
+def quota_headers(state: RateLimitState) -> dict[str, str]:
+    """The ``X-RateLimit-*`` headers of a counted request, or 429 (with them and ``Retry-After``) past the limit."""
     headers = state.headers()
     if not state.allowed:
         error = TooManyRequests(
-            f"Rate limit of {limit} requests per hour reached; retry after {state.retry_after_s} s.",
+            f"Rate limit of {state.limit} requests per hour reached; retry after {state.retry_after_s} s.",
             retry_after_s=state.retry_after_s,
-            details={"limit": limit, "window_s": WINDOW_S},
+            details={"limit": state.limit, "window_s": WINDOW_S},
         )
         error.headers.update(headers)
         raise error
     return headers
+
+
+def count_api_key_request(key_id: str, *, now: float | None = None) -> dict[str, str]:
+    """Count one request of an API key (shared window, else this container's); its headers, or 429."""
+    limit = get_settings().api_key_rate_limit_per_hour
+    state = ratelimit.hit(API_KEY_NAMESPACE, key_id, limit=limit, window_s=WINDOW_S, now=now)
+    if state is None:
+        state = _local_window.hit(f"{API_KEY_NAMESPACE}:{key_id}", limit=limit, window_s=WINDOW_S, now=now)
+    return quota_headers(state)

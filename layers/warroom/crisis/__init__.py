@@ -14,10 +14,14 @@ Modules:
 * :mod:`~warroom.crisis.detection` -- the storage-facing part: reads the per-minute rollups of the
   subjects that matter, feeds the detector, and turns findings into ``crisis_events`` rows (opened,
   updated, resolved), linked mentions, broadcasts, audit rows and alert emails. It runs on every ingest
-  (``warroom.mentions.ingest.after_ingest``) and every 5 minutes (``CrisisScanFunction``).
+  (``warroom.pipelines.listening``) and every 5 minutes (``CrisisScanFunction``).
 * :mod:`~warroom.crisis.alerts` -- the Alert Center: list, detail with timeline, manual alerts and the
   status machine ``active -> acknowledged -> resolved`` (or ``active -> resolved``).
-* :mod:`~warroom.crisis.simulate` -- MOCK-only scenarios pushed through the real ingest pipeline.
+* :mod:`~warroom.crisis.store` -- the alert row's one reader and the timeline's one writer, below the
+  others; other domains read crises through its functions.
+* :mod:`~warroom.crisis.settings` -- the domain's settings and their reader.
+* The MOCK simulator strings ingest and detection together, so it is orchestration:
+  :mod:`warroom.pipelines.simulate`.
 
 Decisions:
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from warroom.audit import record_audit, set_actor
@@ -25,43 +24,19 @@ from warroom.core.db import connection
 from warroom.core.errors import Conflict, NotFound
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.crisis import notify
-from warroom.crisis.detection import crisis_settings, record_change
 from warroom.crisis.models import AlertCreate, AlertDetail, AlertListQuery, AlertOut, TimelineEntry
-from warroom.mentions.queries import MENTION_SELECT, mention_out
+from warroom.crisis.settings import read_crisis_settings
+from warroom.crisis.store import ALERT_SELECT, alert_out, load_alert, record_change
+from warroom.mentions.subjects import (
+    link_mentions_to_crisis,
+    linked_mention_counts,
+    linked_mentions_sample,
+    unknown_mention_ids,
+)
 
 SAMPLE_SIZE = 10
-_ALERT_SELECT = """
-SELECT c.id, c.kind, c.status, c.severity, c.title, c.subject_dimension, c.subject_value, c.detected_at,
-       c.updated_at, c.last_evidence_at, c.acknowledged_at, c.acknowledged_by, c.resolved_at, c.resolved_by,
-       c.created_by, c.metadata,
-       (SELECT count(*) FROM mentions AS m WHERE m.crisis_event_id = c.id) AS linked_mentions
-FROM crisis_events AS c"""
 # Allowed moves: from -> to.
 TRANSITIONS = {("active", "acknowledged"), ("active", "resolved"), ("acknowledged", "resolved")}
-
-
-def alert_out(row: dict[str, Any]) -> AlertOut:
-    subject = None
-    if row["subject_dimension"]:
-        subject = {"dimension": row["subject_dimension"], "value": row["subject_value"]}
-    return AlertOut(
-        id=row["id"],
-        kind=row["kind"],
-        status=row["status"],
-        severity=row["severity"],
-        title=row["title"] or "Crisis",
-        subject=subject,
-        detected_at=row["detected_at"],
-        updated_at=row["updated_at"],
-        last_evidence_at=row["last_evidence_at"],
-        acknowledged_at=row["acknowledged_at"],
-        acknowledged_by=row["acknowledged_by"],
-        resolved_at=row["resolved_at"],
-        resolved_by=row["resolved_by"],
-        created_by=row["created_by"],
-        linked_mentions=row["linked_mentions"],
-        trigger=row["metadata"] or {},
-    )
 
 
 def _uuid_or_404(alert_id: str) -> str:
@@ -69,15 +44,6 @@ def _uuid_or_404(alert_id: str) -> str:
         return str(uuid.UUID(alert_id))
     except ValueError as error:
         raise NotFound(f"There is no alert '{alert_id}'.") from error
-
-
-def load_alert(alert_id: str, conn: psycopg.Connection | None = None) -> AlertOut | None:
-    """One alert, or None."""
-    if conn is None:
-        with connection() as own:
-            return load_alert(alert_id, own)
-    row = conn.execute(f"{_ALERT_SELECT} WHERE c.id = %s", (alert_id,)).fetchone()
-    return alert_out(row) if row else None
 
 
 ALERTS_KEYSET = Keyset("crisis.alerts", TimeIdPosition)
@@ -108,11 +74,12 @@ def list_alerts(query: AlertListQuery) -> Page[Any]:
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     with connection() as conn:
         rows = conn.execute(
-            f"{_ALERT_SELECT}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT %s",
+            f"{ALERT_SELECT}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT %s",
             (*params, query.limit + 1),
         ).fetchall()
-    page = ALERTS_KEYSET.page(rows, query.limit, lambda row: TimeIdPosition(t=row["detected_at"], id=row["id"]))
-    return page.map(alert_out)
+        page = ALERTS_KEYSET.page(rows, query.limit, lambda row: TimeIdPosition(t=row["detected_at"], id=row["id"]))
+        linked = linked_mention_counts(conn, [row["id"] for row in page.items])
+    return page.map(lambda row: alert_out(row, linked.get(str(row["id"]), 0)))
 
 
 def alert_detail(alert_id: str) -> AlertDetail:
@@ -128,16 +95,11 @@ def alert_detail(alert_id: str) -> AlertDetail:
             (alert_id,),
         ).fetchall()
         samples = list(alert.trigger.get("sample_mention_ids") or [])
-        rows = conn.execute(
-            f"""{MENTION_SELECT} WHERE m.crisis_event_id = %s
-            ORDER BY (m.id::text = ANY(%s)) DESC, m.sentiment_score ASC NULLS LAST, m.published_at DESC
-            LIMIT %s""",
-            (alert_id, samples, SAMPLE_SIZE),
-        ).fetchall()
+        sample_mentions = linked_mentions_sample(conn, alert_id, samples, SAMPLE_SIZE)
     return AlertDetail(
         **alert.model_dump(),
         timeline=[TimelineEntry(**row) for row in timeline],
-        sample_mentions=[mention_out(row) for row in rows],
+        sample_mentions=sample_mentions,
     )
 
 
@@ -147,8 +109,7 @@ def create_alert(body: AlertCreate, actor: dict[str, Any]) -> AlertOut:
     with connection() as conn:
         set_actor(conn, actor.get("user_id"))
         if ids:
-            found = {str(r["id"]) for r in conn.execute("SELECT id FROM mentions WHERE id = ANY(%s::uuid[])", (ids,))}
-            missing = [i for i in ids if i not in found]
+            missing = unknown_mention_ids(conn, ids)
             if missing:
                 raise NotFound("Some mentions do not exist.", details={"mention_ids": missing})
         metadata = {"rule": "manual", "description": body.description, "sample_mention_ids": ids[:5]}
@@ -161,12 +122,12 @@ def create_alert(body: AlertCreate, actor: dict[str, Any]) -> AlertOut:
         ).fetchone()
         alert_id = str(row["id"])
         if ids:
-            conn.execute("UPDATE mentions SET crisis_event_id = %s WHERE id = ANY(%s::uuid[])", (alert_id, ids))
+            link_mentions_to_crisis(conn, alert_id, ids)
         record_change(conn, alert_id, "created", "active", body.severity, body.description, actor.get("user_id"))
         record_audit(
             conn, "alert.create", "crisis_event", alert_id, {"title": body.title, "severity": body.severity}, actor
         )
-        settings = crisis_settings(conn)
+        settings = read_crisis_settings(conn)
     [alert] = notify.after_changes([("crisis:detected", alert_id, None)], settings["alert_email_min_severity"])
     return alert
 
@@ -201,7 +162,7 @@ def _transition(alert_id: str, to: str, note: str | None, actor: dict[str, Any])
         record_change(conn, alert_id, to, to, row["severity"], note, user_id)
         action = "alert.acknowledge" if to == "acknowledged" else "alert.resolve"
         record_audit(conn, action, "crisis_event", alert_id, {"from": row["status"], "note": note}, actor)
-        settings = crisis_settings(conn)
+        settings = read_crisis_settings(conn)
     event = "crisis:updated" if to == "acknowledged" else "crisis:resolved"
     [alert] = notify.after_changes([(event, alert_id, row["severity"])], settings["alert_email_min_severity"])
     return alert

@@ -42,6 +42,10 @@ from warroom.audit import record_audit, set_actor
 from warroom.core.db import connection
 from warroom.crisis import notify
 from warroom.crisis.detector import DEFAULT_PARAMS, DetectorParams, Finding, densify, detect
+from warroom.crisis.settings import read_crisis_settings
+from warroom.crisis.store import record_change
+from warroom.mentions.rollups import busiest_subjects, subject_series
+from warroom.mentions.subjects import count_window_mentions, link_window_to_crisis
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,6 @@ MAX_SUBJECTS = 300
 SAMPLE_MENTIONS = 5
 # Any constant shared by all containers: the lock serialises detection runs, not ingests.
 _LOCK_KEY = 0x0C5155
-CRISIS_SETTINGS = ["alert_email_min_severity", "crisis_auto_resolve_minutes", "crisis_cooldown_minutes"]
 
 
 @dataclass
@@ -93,69 +96,11 @@ def _align(moment: dt.datetime, width: dt.timedelta) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch - epoch % seconds, dt.UTC)
 
 
-def crisis_settings(conn: psycopg.Connection) -> dict[str, int]:
-    """The crisis settings (registered in :mod:`warroom.crisis.settings`) in one query."""
-    from warroom.system.settings import read_settings
-
-    return {key: int(value) for key, value in read_settings(CRISIS_SETTINGS, conn).items()}
-
-
-def _subjects(
-    conn: psycopg.Connection, since: dt.datetime, until: dt.datetime, params: DetectorParams
-) -> list[tuple[str, str]]:
-    """Subjects that could alarm in a window ending in [since, until), busiest first.
-
-    Both rules need at least ``min(min_mentions, strongly_negative_min)`` mentions in one window, so a
-    subject with fewer in all of [since - window, until) cannot alarm there and is not read at all: on an
-    ordinary minute that leaves the campaign, its busy channels and topics, not every quiet keyword.
-    """
-    floor = min(params.min_mentions, params.strongly_negative_min)
-    rows = conn.execute(
-        """
-        SELECT dimension, value FROM mention_rollups_minute
-        WHERE dimension = ANY(%s) AND bucket >= %s AND bucket < %s
-        GROUP BY 1, 2 HAVING sum(mentions) >= %s ORDER BY sum(mentions) DESC LIMIT %s
-        """,
-        (list(SUBJECT_DIMENSIONS), since - dt.timedelta(minutes=params.window_minutes), until, floor, MAX_SUBJECTS),
-    ).fetchall()
-    return [(row["dimension"], row["value"]) for row in rows]
-
-
-def _series_rows(
-    conn: psycopg.Connection, subjects: list[tuple[str, str]], start: dt.datetime, end: dt.datetime, width_min: int
-) -> list[dict[str, Any]]:
-    """Per-subject bucket sums of the minute rollups in [start, end), ordered by subject and time."""
-    return conn.execute(
-        """
-        SELECT r.dimension, r.value,
-               date_bin(make_interval(mins => %s), r.bucket, TIMESTAMPTZ 'epoch') AS bucket,
-               sum(r.mentions)::int AS total, sum(r.negative)::int AS negative,
-               sum(r.strongly_negative)::int AS strongly_negative
-        FROM unnest(%s::text[], %s::text[]) AS s(dimension, value)
-        JOIN mention_rollups_minute AS r ON r.dimension = s.dimension AND r.value = s.value
-        WHERE r.bucket >= %s AND r.bucket < %s
-        GROUP BY 1, 2, 3
-        ORDER BY 1, 2, 3
-        """,
-        (width_min, [d for d, _ in subjects], [v for _, v in subjects], start, end),
-    ).fetchall()
-
-
 def evidence_window(finding: Finding, params: DetectorParams) -> Finding:
     """The finding widened to the mentions its first alarm judged: an alarm at a bucket weighs the whole
     window that ends with it, so a burst that has just ended still alarms on the (quiet) next bucket."""
     lead = dt.timedelta(minutes=params.window_minutes - params.bucket_minutes)
     return dataclasses.replace(finding, start=finding.start - lead) if lead > dt.timedelta(0) else finding
-
-
-def _subject_filter(dimension: str, param: str = "value") -> str:
-    """The SQL condition "mention ``m`` counts under this subject" (one of four constants)."""
-    return {
-        "all": "TRUE",
-        "source": f"m.source = %({param})s",
-        "topic": f"%({param})s = ANY(m.topics)",
-        "keyword": f"%({param})s = ANY(m.keywords)",
-    }[dimension]
 
 
 @dataclass(frozen=True)
@@ -183,21 +128,11 @@ def _claimed_by(
     Any other open subject may explain it -- a topic its channel's surge, a keyword crisis its topic's --
     except the whole campaign: a campaign-wide crisis does not explain away a topic's own."""
     usable = [c for c in claims if c.dimension != "all" and (c.dimension, c.value) != (dimension, value)]
-    params: dict[str, Any] = {"start": finding.start, "end": finding.end, "value": value}
-    counts = []
-    for n, claim in enumerate(usable):
-        params[f"v{n}"] = claim.value
-        counts.append(f"count(*) FILTER (WHERE {_subject_filter(claim.dimension, f'v{n}')}) AS c{n}")
-    row = conn.execute(
-        f"""
-        SELECT count(*) AS total{"".join(", " + c for c in counts)}
-        FROM mentions AS m
-        WHERE m.published_at >= %(start)s AND m.published_at < %(end)s AND {_subject_filter(dimension)}
-        """,  # noqa: S608  (the filters are constants; values are parameters)
-        params,
-    ).fetchone()
-    best = max(range(len(usable)), key=lambda n: row[f"c{n}"], default=None)
-    return row["total"], (row[f"c{best}"] if best is not None else 0), (usable[best] if best is not None else None)
+    total, counts = count_window_mentions(
+        conn, (dimension, value), [(c.dimension, c.value) for c in usable], finding.start, finding.end
+    )
+    best = max(range(len(usable)), key=lambda n: counts[n], default=None)
+    return total, (counts[best] if best is not None else 0), (usable[best] if best is not None else None)
 
 
 def subject_label(dimension: str, value: str) -> str:
@@ -246,41 +181,7 @@ def _add_related(conn: psycopg.Connection, owner: str, dimension: str, value: st
 
 def _link_mentions(conn: psycopg.Connection, crisis_id: str, dimension: str, value: str, finding: Finding) -> list[str]:
     """Link the window's unlinked mentions to the crisis; answers a sample: the most negative, widest reach."""
-    params = {"crisis": crisis_id, "start": finding.start, "end": finding.end, "value": value}
-    conn.execute(
-        f"""
-        UPDATE mentions AS m SET crisis_event_id = %(crisis)s
-        WHERE m.published_at >= %(start)s AND m.published_at < %(end)s AND m.crisis_event_id IS NULL
-          AND {_subject_filter(dimension)}
-        """,  # noqa: S608
-        params,
-    )
-    rows = conn.execute(
-        f"""
-        SELECT m.id FROM mentions AS m
-        WHERE m.crisis_event_id = %(crisis)s AND m.published_at >= %(start)s AND m.published_at < %(end)s
-        ORDER BY m.sentiment_score ASC NULLS LAST, m.reach DESC LIMIT {SAMPLE_MENTIONS}
-        """,  # noqa: S608
-        params,
-    ).fetchall()
-    return [str(row["id"]) for row in rows]
-
-
-def record_change(
-    conn: psycopg.Connection,
-    crisis_id: str,
-    change: str,
-    status: str,
-    severity: int | None,
-    note: str | None = None,
-    changed_by: str | None = None,
-) -> None:
-    """One timeline row of a crisis (``changed_by`` empty: the detector made the change)."""
-    conn.execute(
-        "INSERT INTO crisis_event_changes (crisis_event_id, change, status, severity, changed_by, note)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (crisis_id, change, status, severity, changed_by, note),
-    )
+    return link_window_to_crisis(conn, crisis_id, (dimension, value), finding.start, finding.end, SAMPLE_MENTIONS)
 
 
 def _apply_finding(
@@ -431,13 +332,20 @@ def detect_crises(
     with connection() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         set_actor(conn, None)
-        settings = crisis_settings(conn)
+        settings = read_crisis_settings(conn)
         stale_before = now - dt.timedelta(minutes=settings["crisis_auto_resolve_minutes"])
-        subjects = _subjects(conn, since, series_end, params)
+        subjects = busiest_subjects(
+            conn,
+            SUBJECT_DIMENSIONS,
+            since - dt.timedelta(minutes=params.window_minutes),
+            series_end,
+            min_mentions=min(params.min_mentions, params.strongly_negative_min),
+            limit=MAX_SUBJECTS,
+        )
         outcome.subjects = len(subjects)
         findings: list[tuple[str, str, Finding]] = []
         if subjects:
-            rows = _series_rows(conn, subjects, history_start, series_end, params.bucket_minutes)
+            rows = subject_series(conn, subjects, history_start, series_end, params.bucket_minutes)
             detector_started = time.perf_counter()
             elapsed_fraction = (now - _align(now, width)) / width
             for (dimension, value), subject_rows in groupby(rows, key=lambda r: (r["dimension"], r["value"])):

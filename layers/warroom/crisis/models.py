@@ -63,11 +63,6 @@ class AlertOut(BaseModel):
     )
 
 
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    next_cursor: str | None = None
-
-
 class TimelineEntry(BaseModel):
     change: Literal["detected", "created", "updated", "acknowledged", "resolved"]
     status: Status

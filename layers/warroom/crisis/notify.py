@@ -15,6 +15,7 @@ import logging
 
 from warroom.core.config import get_settings
 from warroom.crisis.models import AlertOut
+from warroom.crisis.store import load_alert
 from warroom.notifications import email_subscribers
 from warroom.realtime import broadcast
 
@@ -46,8 +47,6 @@ def after_changes(changes: list[Change], email_min_severity: int) -> list[AlertO
 
     Answers the alerts as they were broadcast (after the change), so callers need not read them again.
     """
-    from warroom.crisis.alerts import load_alert
-
     alerts = []
     for event, alert_id, severity_before in changes:
         alert = load_alert(alert_id)

@@ -35,13 +35,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from warroom.core import cache
+from warroom.core.data_mode import get_data_mode
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
 from warroom.intelligence.local_analysis import LOCAL_MODEL, Piece, analyse_locally
 from warroom.intelligence.models import AnalysisOut, AnalysisResult, AnalyzeBody
 from warroom.intelligence.openai_client import complete_structured, configured_model, record_usage
-from warroom.mentions.queries import MENTION_SELECT
-from warroom.system.data_mode import get_data_mode
+from warroom.mentions.queries import fetch_mention_rows
 
 ANALYSIS_CACHE_TTL_S = 3600
 CACHE_KEY_PREFIX = "intelligence:analysis:"
@@ -127,10 +127,7 @@ def fetch_mentions_to_analyse(mention_ids: list[str]) -> list[dict[str, Any]]:
     if not mention_ids:
         return []
     with connection() as conn:
-        rows = conn.execute(
-            MENTION_SELECT + " WHERE m.id = ANY(%s) ORDER BY m.published_at, m.id",
-            ([uuid.UUID(mention_id) for mention_id in mention_ids],),
-        ).fetchall()
+        rows = fetch_mention_rows(conn, [uuid.UUID(mention_id) for mention_id in mention_ids])
     missing = sorted(set(mention_ids) - {str(row["id"]) for row in rows})
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")

@@ -36,15 +36,19 @@ import json
 import logging
 import zoneinfo
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from warroom.audit import record_audit, set_actor
+from warroom.campaigns.spend import platform_totals
 from warroom.core.config import DataMode, get_settings
+from warroom.core.data_mode import get_data_mode
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
+from warroom.core.settings import TIMEZONE, read_setting
+from warroom.crisis.store import count_unresolved, crises_between
 from warroom.intelligence.models import (
     BriefFigures,
     BriefingOut,
@@ -67,8 +71,6 @@ from warroom.mentions.queries import trending
 from warroom.mentions.rollups import Totals, window_totals
 from warroom.notifications import email_subscribers
 from warroom.realtime import broadcast
-from warroom.system.data_mode import get_data_mode
-from warroom.system.settings import read_setting
 
 logger = logging.getLogger(__name__)
 
@@ -100,25 +102,11 @@ INSERT INTO reports (report_type, report_date, generated_data, generated_by) VAL
 ON CONFLICT (report_type, report_date) WHERE report_date IS NOT NULL DO UPDATE
 SET generated_data = EXCLUDED.generated_data, generated_by = EXCLUDED.generated_by, generated_at = now()
 RETURNING id, report_date, generated_at, generated_by, generated_data, (xmax = 0) AS created"""
-_CRISES = """
-SELECT id, kind, title, subject_dimension, subject_value, severity, status, detected_at, resolved_at
-FROM crisis_events WHERE {column} >= %s AND {column} < %s
-ORDER BY severity DESC NULLS LAST, {column}, id LIMIT %s"""
-_CAMPAIGNS = """
-SELECT platform, count(DISTINCT campaign_id) AS campaigns,
-       sum((metrics->>'spend')::numeric) FILTER (WHERE jsonb_typeof(metrics->'spend') = 'number') AS spend,
-       sum((metrics->>'impressions')::numeric)
-           FILTER (WHERE jsonb_typeof(metrics->'impressions') = 'number') AS impressions,
-       sum((metrics->>'clicks')::numeric) FILTER (WHERE jsonb_typeof(metrics->'clicks') = 'number') AS clicks,
-       sum((metrics->>'conversions')::numeric)
-           FILTER (WHERE jsonb_typeof(metrics->'conversions') = 'number') AS conversions
-FROM campaign_data WHERE date_recorded = %s AND platform <> 'mentionlytics'
-GROUP BY platform ORDER BY platform"""
 
 
 def campaign_timezone() -> zoneinfo.ZoneInfo:
     """The campaign's time zone (the ``timezone`` setting, validated when it is set)."""
-    return zoneinfo.ZoneInfo(read_setting("timezone"))
+    return zoneinfo.ZoneInfo(read_setting(TIMEZONE))
 
 
 def day_bounds(day: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -276,9 +264,8 @@ def _crisis_subject(row: Mapping[str, Any]) -> str | None:
 def _crisis_figures(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> CrisisFigures:
     """Alerts opened (``detected_at``) and resolved (``resolved_at``) in ``[start, end)``, and how many are open."""
 
-    def listed(column: str) -> list[CrisisItem]:
-        # ``column`` is one of this module's two literals, never input.
-        rows = conn.execute(_CRISES.format(column=column), (start, end, MAX_CRISES_LISTED)).fetchall()
+    def listed(moment: Literal["detected", "resolved"]) -> list[CrisisItem]:
+        rows = crises_between(conn, moment, start, end, MAX_CRISES_LISTED)
         return [
             CrisisItem(
                 id=row["id"],
@@ -293,12 +280,11 @@ def _crisis_figures(conn: psycopg.Connection, start: dt.datetime, end: dt.dateti
             for row in rows
         ]
 
-    open_now = conn.execute("SELECT count(*) AS n FROM crisis_events WHERE status <> 'resolved'").fetchone()["n"]
-    return CrisisFigures(opened=listed("detected_at"), resolved=listed("resolved_at"), open_now=int(open_now))
+    return CrisisFigures(opened=listed("detected"), resolved=listed("resolved"), open_now=count_unresolved(conn))
 
 
 def _campaign_figures(conn: psycopg.Connection, day: dt.date) -> CampaignFigures:
-    rows = conn.execute(_CAMPAIGNS, (day,)).fetchall()
+    rows = platform_totals(conn, day)
     if not rows:
         return CampaignFigures(available=False, note="no campaign data")
 

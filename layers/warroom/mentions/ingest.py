@@ -30,8 +30,8 @@ and rolled up once either way.
 
 After the commit, the newest new mentions (at most :data:`STREAM_MAX_MENTIONS`) go out as one
 ``dashboard:mention-stream`` message -- at most one message per second across containers (a Redis
-gate; the sender waits for the gate rather than dropping the message) -- and the window of the new
-mentions is handed to crisis detection through :func:`after_ingest`.
+gate; the sender waits for the gate rather than dropping the message). Ingest stores and returns the
+window of the new mentions; what follows it (crisis detection) is :mod:`warroom.pipelines.listening`.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ from pydantic_core import to_json
 
 from warroom.core import cache
 from warroom.core.db import connection
+from warroom.mentions.freshness import bump_generation
 from warroom.mentions.models import NEGATIVE_BELOW, POSITIVE_ABOVE, STRONGLY_NEGATIVE_BELOW, MentionIn
+from warroom.mentions.queries import fetch_mention_rows, mention_out
 from warroom.mentions.rollups import DIMENSIONS_SQL, MINUTE_DIMENSIONS, ROLLUP_VALUE_LENGTH
 from warroom.mentions.sentiment import fill_missing_scores
 from warroom.realtime import broadcast
@@ -72,7 +74,6 @@ STREAM_EVENT = "dashboard:mention-stream"
 STREAM_MAX_MENTIONS = 50
 STREAM_MIN_INTERVAL_S = 1.0
 _STREAM_GATE_KEY = "mentions:stream:gate"
-GENERATION_KEY = "mentions:generation"
 
 # The columns ingest writes, and the type each is sent as (a binary COPY sends exactly the column's type).
 COPY_COLUMNS = (
@@ -543,10 +544,10 @@ def insert_mentions_ignore_existing(conn: psycopg.Connection, mentions: list[Men
     return store_mentions(conn, mentions).inserted
 
 
-def ingest_mentions(mentions: list[MentionIn], *, stream: bool = True, detect: bool = True) -> IngestResult:
-    """Store a batch of mentions idempotently, update the rollups, stream the new ones, hand off to detection.
+def ingest_mentions(mentions: list[MentionIn], *, stream: bool = True) -> IngestResult:
+    """Store a batch of mentions idempotently, update the rollups and stream the new ones.
 
-    ``stream=False`` and ``detect=False`` are for back-fills of history, which no dashboard watches live.
+    ``stream=False`` is for back-fills of history, which no dashboard watches live.
     """
     if not mentions:
         return IngestResult(0, 0, 0)
@@ -555,29 +556,14 @@ def ingest_mentions(mentions: list[MentionIn], *, stream: bool = True, detect: b
     with connection() as conn:
         stored = store_mentions(conn, mentions, newest=STREAM_MAX_MENTIONS if stream else 0)
         if stored.newest_ids:
-            from warroom.mentions.queries import MENTION_SELECT, mention_out
-
-            newest = [
-                mention_out(row)
-                for row in conn.execute(
-                    f"{MENTION_SELECT} WHERE m.id = ANY(%s) ORDER BY m.published_at DESC, m.id DESC",
-                    (list(stored.newest_ids),),
-                )
-            ]
+            newest = [mention_out(row) for row in fetch_mention_rows(conn, list(stored.newest_ids), newest_first=True)]
     inserted = stored.inserted
     result = IngestResult(len(mentions), inserted, len(mentions) - inserted, stored.window_start, stored.window_end)
     if inserted:
         bump_generation()
     if newest:
         stream_mentions(newest)
-    if inserted and detect:
-        after_ingest(result.window_start, result.window_end)
     return result
-
-
-def bump_generation() -> None:
-    """New data: answers cached from the rollups (keyed by this counter) are not served again."""
-    cache.run("incr", lambda r: r.incr(GENERATION_KEY))
 
 
 def stream_mentions(mentions: list[dict[str, Any]]) -> int:
@@ -592,21 +578,3 @@ def stream_mentions(mentions: list[dict[str, Any]]) -> int:
             break
         time.sleep(0.05)
     return broadcast(STREAM_EVENT, mentions[:STREAM_MAX_MENTIONS])
-
-
-def after_ingest(window_start: dt.datetime | None, window_end: dt.datetime | None) -> Any:
-    """Hand the window of newly ingested mentions to crisis detection (the one hand-off point).
-
-    Detection runs here on every ingest as well as on its 5-minute schedule, so an alert reaches the
-    dashboards seconds after the mentions that cause it. A failing detection is logged and never fails
-    the ingest: the mentions are stored, and the schedule looks again within 5 minutes.
-    """
-    if window_start is None:
-        return None
-    from warroom.crisis.detection import detect_crises
-
-    try:
-        return detect_crises(window_start=window_start, trigger="ingest")
-    except Exception:  # logged; the 5-minute scan is the safety net
-        logger.exception("crisis detection after ingest failed for the window %s .. %s", window_start, window_end)
-        return None

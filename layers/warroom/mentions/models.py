@@ -165,11 +165,6 @@ class MentionOut(BaseModel):
     crisis_id: uuid.UUID | None
 
 
-class MentionPage(BaseModel):
-    items: list[MentionOut]
-    next_cursor: str | None = None
-
-
 class SyncOut(BaseModel):
     provider: Provider
     fetched: int
@@ -177,3 +172,86 @@ class SyncOut(BaseModel):
     duplicates: int
     pages: int
     cursor: dict[str, Any] | None
+
+
+class Window(BaseModel):
+    """A time window ``[from, to)``, as the aggregates report the one they cover."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: dt.datetime = Field(alias="from", description="Start (included).")
+    to: dt.datetime = Field(description="End (excluded).")
+
+
+class SentimentPoint(BaseModel):
+    bucket: dt.datetime = Field(description="Start of the minute, hour or day.")
+    mentions: int
+    avg_sentiment: float | None = Field(description="Mean score of the scored mentions; empty when none was scored.")
+    positive: int
+    negative: int
+    strongly_negative: int
+
+
+class SentimentSeriesOut(Window):
+    """``GET /mentionlytics/sentiment``: the series overall (or of ``source``) and, without ``source``, per source."""
+
+    interval: Literal["minute", "hour", "day"]
+    source: Source | None
+    series: list[SentimentPoint]
+    by_source: dict[str, list[SentimentPoint]] = Field(description="Each source's series; empty with `source`.")
+
+
+class RegionFigures(BaseModel):
+    region: str
+    mentions: int
+    avg_sentiment: float | None
+    negative_share: float | None = Field(description="Share of negative mentions, 0-1.")
+
+
+class CountryFigures(BaseModel):
+    country: str = Field(description="ISO 3166-1 alpha-2 code.")
+    mentions: int
+    avg_sentiment: float | None
+    negative_share: float | None = Field(description="Share of negative mentions, 0-1.")
+    regions: list[RegionFigures] = Field(description="The country's regions, most mentioned first.")
+
+
+class GeoOut(Window):
+    """``GET /mentionlytics/geo``: countries, most mentioned first."""
+
+    countries: list[CountryFigures]
+
+
+class InfluencerOut(BaseModel):
+    handle: str
+    name: str | None
+    followers: int | None
+    influence: float | None
+    mentions: int
+    reach: int
+    engagement: int = Field(description="Likes, shares and comments of the author's mentions in the period.")
+    avg_sentiment: float | None
+    sources: list[str]
+
+
+class InfluencersOut(Window):
+    """``GET /mentionlytics/influencers``: authors by reach, then engagement."""
+
+    items: list[InfluencerOut]
+
+
+class TrendingTerm(BaseModel):
+    term: str
+    mentions: int = Field(description="Mentions in the recent window.")
+    baseline_expected: float = Field(description="Mentions the baseline rate predicts for a window this long.")
+    growth: float | None = Field(description="mentions / baseline_expected; empty for a term new in the window.")
+    score: float = Field(description="Excess over the baseline in Poisson standard deviations.")
+    avg_sentiment: float | None
+
+
+class TrendingOut(Window):
+    """``GET /mentionlytics/trending``: rising topics and keywords, highest score first."""
+
+    baseline_from: dt.datetime = Field(description="Start of the baseline, which ends at `from`.")
+    topics: list[TrendingTerm]
+    keywords: list[TrendingTerm]

@@ -25,11 +25,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+
 from warroom.core import cache
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
-from warroom.mentions.ingest import GENERATION_KEY
+from warroom.mentions.freshness import current_generation
 from warroom.mentions.models import (
     InfluencersQuery,
     MentionListQuery,
@@ -128,6 +130,13 @@ def fetch_mention_page(query: MentionListQuery) -> Page[Any]:
     return page.map(mention_out)
 
 
+def fetch_mention_rows(conn: psycopg.Connection, mention_ids: list[Any], *, newest_first: bool = False) -> list[Any]:
+    """The stored rows of ``mention_ids`` (unknown ids are absent), by publication time; shape them with
+    :func:`mention_out`."""
+    order = "m.published_at DESC, m.id DESC" if newest_first else "m.published_at, m.id"
+    return conn.execute(f"{MENTION_SELECT} WHERE m.id = ANY(%s) ORDER BY {order}", (list(mention_ids),)).fetchall()
+
+
 def fetch_mention(mention_id: str) -> dict[str, Any]:
     """One mention by id; 404 when there is none (a malformed id cannot name one either)."""
     try:
@@ -142,7 +151,7 @@ def fetch_mention(mention_id: str) -> dict[str, Any]:
 
 
 def _cached(name: str, params: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    generation = cache.run("get", lambda r: r.get(GENERATION_KEY)) or "0"
+    generation = current_generation()
     digest = hashlib.sha1(json.dumps(params, default=str, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
     suffix = f"agg:{name}:{generation}:{digest}"
     hit = cache.cache.get_json("mentionlytics", suffix)

@@ -123,3 +123,71 @@ def window_totals(conn: psycopg.Connection, dimension: str, start: dt.datetime, 
         {"dimension": dimension, "start": start, "end": end, "hour_start": hour_start, "hour_end": hour_end},
     ).fetchall()
     return {row["value"]: Totals.of(row) for row in rows}
+
+
+def busiest_subjects(
+    conn: psycopg.Connection,
+    dimensions: tuple[str, ...],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    min_mentions: int,
+    limit: int,
+) -> list[tuple[str, str]]:
+    """The (dimension, value) pairs of ``dimensions`` with at least ``min_mentions`` in [start, end), busiest first.
+
+    Crisis detection reads only these: a subject with fewer mentions than either alarm rule needs cannot
+    alarm, so on an ordinary minute it reads the campaign, its busy channels and topics, not every keyword.
+    """
+    rows = conn.execute(
+        """
+        SELECT dimension, value FROM mention_rollups_minute
+        WHERE dimension = ANY(%s) AND bucket >= %s AND bucket < %s
+        GROUP BY 1, 2 HAVING sum(mentions) >= %s ORDER BY sum(mentions) DESC LIMIT %s
+        """,
+        (list(dimensions), start, end, min_mentions, limit),
+    ).fetchall()
+    return [(row["dimension"], row["value"]) for row in rows]
+
+
+def subject_series(
+    conn: psycopg.Connection, subjects: list[tuple[str, str]], start: dt.datetime, end: dt.datetime, width_min: int
+) -> list[dict[str, Any]]:
+    """Per-subject sums of the minute rollups in [start, end), in buckets of ``width_min`` minutes: dimension,
+    value, bucket, total, negative, strongly_negative; ordered by subject and time (empty buckets absent)."""
+    return conn.execute(
+        """
+        SELECT r.dimension, r.value,
+               date_bin(make_interval(mins => %s), r.bucket, TIMESTAMPTZ 'epoch') AS bucket,
+               sum(r.mentions)::int AS total, sum(r.negative)::int AS negative,
+               sum(r.strongly_negative)::int AS strongly_negative
+        FROM unnest(%s::text[], %s::text[]) AS s(dimension, value)
+        JOIN mention_rollups_minute AS r ON r.dimension = s.dimension AND r.value = s.value
+        WHERE r.bucket >= %s AND r.bucket < %s
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3
+        """,
+        (width_min, [d for d, _ in subjects], [v for _, v in subjects], start, end),
+    ).fetchall()
+
+
+_RAW_WINDOW_TOTALS = f"""
+SELECT d.dimension, d.value, count(*) AS mentions, coalesce(sum(n.sentiment_score), 0) AS sentiment_sum,
+       count(n.sentiment_score) AS sentiment_count,
+       count(*) FILTER (WHERE n.sentiment_score > {POSITIVE_ABOVE}) AS positive,
+       count(*) FILTER (WHERE n.sentiment_score < {NEGATIVE_BELOW}) AS negative,
+       count(*) FILTER (WHERE n.sentiment_score < {STRONGLY_NEGATIVE_BELOW}) AS strongly_negative,
+       coalesce(sum(n.reach), 0) AS reach
+FROM mentions AS n CROSS JOIN LATERAL ({DIMENSIONS_SQL}) AS d(dimension, value)
+WHERE n.published_at >= %s AND n.published_at < %s AND d.dimension = %s
+GROUP BY 1, 2"""  # noqa: S608  (constants of ours)
+
+
+def raw_window_totals(
+    conn: psycopg.Connection, dimension: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, Totals]:
+    """What :func:`window_totals` answers, aggregated straight from the mentions (a scan: for proofs, not routes).
+
+    Tests and the KPI benchmark compare the two to show the rollups are exact.
+    """
+    return {row["value"]: Totals.of(row) for row in conn.execute(_RAW_WINDOW_TOTALS, (start, end, dimension))}

@@ -63,16 +63,18 @@ def sync_mentions(
     since: dt.datetime | None = None,
     max_pages: int = 20,
     stream: bool = True,
-    detect: bool = True,
 ) -> dict[str, Any]:
     """Fetch what is new since the cursor (at most ``max_pages`` pages) and ingest it, page by page.
+
+    The totals carry ``window_start`` / ``window_end``: the span of the mentions that were new (None when
+    none were), which :mod:`warroom.pipelines.listening` hands to crisis detection.
 
     Raises :class:`SourceUnavailable` (a 503 naming the cause) when the source cannot be used; what was
     ingested before the failure stays, and so does the cursor that points just past it. Either way the
     outcome is recorded for ``/health`` (:mod:`warroom.mentions.status`).
     """
     if source is None:
-        from warroom.system.data_mode import get_data_mode
+        from warroom.core.data_mode import get_data_mode
 
         source = source_for_mode(get_data_mode())
     project = getattr(source, "project", "default")
@@ -83,11 +85,15 @@ def sync_mentions(
     )
     window_end = dt.datetime.fromisoformat(stored["until"]) if "until" in stored and since is None else now
     page_cursor = stored.get("page_cursor") if since is None else None
-    totals = {"provider": source.provider, "fetched": 0, "inserted": 0, "duplicates": 0, "pages": 0}
+    totals: dict[str, Any] = {"provider": source.provider, "fetched": 0, "inserted": 0, "duplicates": 0, "pages": 0}
+    totals.update(window_start=None, window_end=None)
     try:
         while totals["pages"] < max_pages:
             page = source.fetch(window_start, window_end, page_cursor)
-            result = ingest_mentions(page.mentions, stream=stream, detect=detect)
+            result = ingest_mentions(page.mentions, stream=stream)
+            if result.window_start is not None:
+                totals["window_start"] = min(filter(None, (totals["window_start"], result.window_start)))
+                totals["window_end"] = max(filter(None, (totals["window_end"], result.window_end)))
             totals["pages"] += 1
             totals["fetched"] += result.fetched
             totals["inserted"] += result.inserted
@@ -116,13 +122,13 @@ def sync_mentions(
 
 
 def backfill_mock_history(days: int = BACKFILL_DAYS, now: dt.datetime | None = None) -> dict[str, Any] | None:
-    """Generate ``days`` of mock history once (the mock cursor marks it done); None when already there."""
+    """Generate ``days`` of mock history once (the mock cursor marks it done), in MOCK mode only; None when
+    there is nothing to do."""
+    from warroom.core.data_mode import read_data_mode_durably
     from warroom.mentions.sources.mock import MockSource
 
     source = MockSource()
-    if read_cursor(source.provider, "default") is not None:
-        return None
+    if read_data_mode_durably() != "MOCK" or read_cursor(source.provider, "default") is not None:
+        return None  # never mock data into LIVE (the row decides, not a cached copy); once only
     now = now or dt.datetime.now(dt.UTC)
-    return sync_mentions(
-        source, now=now, since=now - dt.timedelta(days=days), max_pages=10_000, stream=False, detect=False
-    )
+    return sync_mentions(source, now=now, since=now - dt.timedelta(days=days), max_pages=10_000, stream=False)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from warroom.core.errors import WarRoomError
-from warroom.core.security import authenticate
+from warroom.core.security import Authenticated
 from warroom.realtime import connections, envelope
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,13 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return _reply("error", {"code": code, "message": message})
 
 
-def on_connect(event: dict[str, Any]) -> dict[str, Any]:
+def on_connect(event: dict[str, Any], *, authenticate: Callable[[Mapping[str, str]], Authenticated]) -> dict[str, Any]:
     """Open the connection only for a valid access token (``?token=``) or API key (``?api_key=`` or the
-    ``X-API-Key`` header; browsers cannot set headers on a WebSocket); 401 otherwise."""
+    ``X-API-Key`` header; browsers cannot set headers on a WebSocket); 401 otherwise.
+
+    ``authenticate`` is the request authenticator the function hands in (``warroom.auth``'s: realtime cannot
+    import auth, which imports realtime for its broadcasts); a connect counts as one request of the caller's quota.
+    """
     query = event.get("queryStringParameters") or {}
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     if query.get("token"):
@@ -54,7 +59,7 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     if query.get("api_key"):
         headers["x-api-key"] = query["api_key"]
     try:
-        principal = authenticate(headers)
+        principal = authenticate(headers).principal
     except WarRoomError as error:
         return {"statusCode": error.status_code, "body": error.message}
     context = event["requestContext"]

@@ -23,9 +23,10 @@ import warroom
 from warroom.core.aws import aws_client
 from warroom.core.cache import cache, redis_status
 from warroom.core.config import DataMode, get_settings
+from warroom.core.data_mode import get_data_mode
 from warroom.core.db import connection
 from warroom.core.errors import DependencyUnavailable
-from warroom.system.data_mode import get_data_mode
+from warroom.core.ratelimit import shared_window_status
 from warroom.system.models import DependencyHealth, HealthOut
 
 
@@ -59,10 +60,14 @@ def _data_mode_or_default() -> DataMode:
 
 def _rate_limiter(redis: DependencyHealth) -> DependencyHealth:
     """The request limiter lives in Redis; without it bearer tokens go unlimited and API keys are limited per
-    container (``mode: local``, see :mod:`warroom.core.quotas`)."""
-    if redis.status == "up":
-        return DependencyHealth(status="up", mode="redis")
-    return DependencyHealth(status=redis.status, error=redis.error, mode="local")
+    container (``mode: local``, see :mod:`warroom.core.quotas`). A Redis that answers PING but refuses
+    writes (out of memory, a read-only replica) cannot count either: one probe count tells."""
+    if redis.status != "up":
+        return DependencyHealth(status=redis.status, error=redis.error, mode="local")
+    probe = shared_window_status()
+    if probe["status"] != "up":
+        return DependencyHealth(status="down", error=probe.get("error"), mode="local")
+    return DependencyHealth(status="up", mode="redis")
 
 
 def _check_mentionlytics() -> DependencyHealth:

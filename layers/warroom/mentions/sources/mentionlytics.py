@@ -249,7 +249,8 @@ class MentionlyticsSource:
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MentionlyticsSource:
-        from warroom.system.settings import read_setting
+        from warroom.core.settings import read_setting
+        from warroom.mentions.settings import MENTIONLYTICS_API_VERSION
 
         settings = get_settings()
         token = settings.mentionlytics_api_token
@@ -258,7 +259,7 @@ class MentionlyticsSource:
             "base_url": settings.mentionlytics_base_url,
             "token": token.get_secret_value() if token else None,
             "refresh_token": refresh.get_secret_value() if refresh else None,
-            "version": read_setting("mentionlytics_api_version"),
+            "version": read_setting(MENTIONLYTICS_API_VERSION),
             "project": settings.mentionlytics_project,
         }
         return cls(**{**options, **overrides})
@@ -351,12 +352,12 @@ class MentionlyticsSource:
             ) from error
 
     def _take_rate_slot(self) -> None:
-        """Block until the shared 100/min window has room (fails open when Redis is down, logged)."""
+        """Block until the shared 100/min window has room (fails open when Redis is unavailable, logged)."""
         deadline = time.monotonic() + self.rate_wait_budget_s
         while True:
             state = ratelimit.hit(PROVIDER, self.project, limit=self.rate_limit, window_s=self.rate_window_s)
             if state is None:
-                logger.warning("Mentionlytics rate limiter unavailable (Redis down); sending without it")
+                logger.warning("Mentionlytics rate limiter unavailable (Redis down or erroring); sending without it")
                 return
             if state.allowed:
                 return

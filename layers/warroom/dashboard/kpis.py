@@ -17,14 +17,16 @@ from that cache and recomputes when it is empty.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
+from warroom.campaigns.spend import spend_today
 from warroom.core.cache import cache
 from warroom.core.db import connection
-from warroom.mentions.models import NEGATIVE_BELOW, POSITIVE_ABOVE, STRONGLY_NEGATIVE_BELOW
-from warroom.mentions.rollups import Totals, floor_minute, window_totals
+from warroom.crisis.store import count_unresolved
+from warroom.mentions.rollups import Totals, floor_minute, raw_window_totals, window_totals
 from warroom.realtime import broadcast
 
 KPI_EVENT = "dashboard:kpi-update"
@@ -70,74 +72,34 @@ def _figures(
         "reach_24h": current.reach,
         "top_source": _top(sources),
         "top_topic": _top(topics),
-        "active_crises": _active_crises(conn),
-        "campaign_spend_today": _campaign_spend_today(conn),
+        "active_crises": count_unresolved(conn),
+        "campaign_spend_today": spend_today(conn),
     }
 
 
-def _active_crises(conn: psycopg.Connection) -> int:
-    """Crises not yet resolved: an acknowledged crisis is being handled, and still a crisis."""
-    return int(conn.execute("SELECT count(*) AS n FROM crisis_events WHERE status <> 'resolved'").fetchone()["n"])
+TotalsReader = Callable[[psycopg.Connection, str, dt.datetime, dt.datetime], dict[str, Totals]]
 
 
-def _campaign_spend_today(conn: psycopg.Connection) -> float | None:
-    """Spend recorded today across platforms (``metrics.spend``), or None while there are no campaign data."""
-    row = conn.execute(
-        "SELECT count(*) AS n, sum((metrics->>'spend')::numeric) AS spend FROM campaign_data"
-        " WHERE date_recorded = (now() AT TIME ZONE 'UTC')::date AND platform <> 'mentionlytics'"
-        " AND jsonb_typeof(metrics->'spend') = 'number'"
-    ).fetchone()
-    return float(row["spend"]) if row["n"] else None
+def _kpis(now: dt.datetime | None, totals_of: TotalsReader) -> dict[str, Any]:
+    window = kpi_window(now)
+    previous_start, start, end = window
+    with connection() as conn:
+        current = totals_of(conn, "all", start, end).get("", Totals())
+        previous = totals_of(conn, "all", previous_start, start).get("", Totals())
+        sources = totals_of(conn, "source", start, end)
+        topics = totals_of(conn, "topic", start, end)
+        figures = _figures(current, previous, sources, topics, conn, window)
+    return {**figures, "computed_at": dt.datetime.now(dt.UTC).isoformat()}
 
 
 def compute_kpis(now: dt.datetime | None = None) -> dict[str, Any]:
     """The dashboard KPIs from the rollups."""
-    window = kpi_window(now)
-    previous_start, start, end = window
-    with connection() as conn:
-        current = window_totals(conn, "all", start, end).get("", Totals())
-        previous = window_totals(conn, "all", previous_start, start).get("", Totals())
-        sources = window_totals(conn, "source", start, end)
-        topics = window_totals(conn, "topic", start, end)
-        figures = _figures(current, previous, sources, topics, conn, window)
-    return {**figures, "computed_at": dt.datetime.now(dt.UTC).isoformat()}
-
-
-_RAW_TOTALS = f"""
-SELECT count(*) AS mentions, coalesce(sum(sentiment_score), 0) AS sentiment_sum,
-       count(sentiment_score) AS sentiment_count,
-       count(*) FILTER (WHERE sentiment_score > {POSITIVE_ABOVE}) AS positive,
-       count(*) FILTER (WHERE sentiment_score < {NEGATIVE_BELOW}) AS negative,
-       count(*) FILTER (WHERE sentiment_score < {STRONGLY_NEGATIVE_BELOW}) AS strongly_negative,
-       coalesce(sum(reach), 0) AS reach
-FROM mentions WHERE published_at >= %s AND published_at < %s"""  # noqa: S608  (constants of ours)
+    return _kpis(now, window_totals)
 
 
 def raw_kpis(now: dt.datetime | None = None) -> dict[str, Any]:
     """The same KPIs aggregated straight from ``mentions`` (tests and the benchmark compare the two)."""
-    window = kpi_window(now)
-    previous_start, start, end = window
-    with connection() as conn:
-        current = Totals.of(conn.execute(_RAW_TOTALS, (start, end)).fetchone())
-        previous = Totals.of(conn.execute(_RAW_TOTALS, (previous_start, start)).fetchone())
-        sources = {
-            row["source"]: Totals(mentions=row["n"])
-            for row in conn.execute(
-                "SELECT source, count(*) AS n FROM mentions WHERE published_at >= %s AND published_at < %s"
-                " GROUP BY source",
-                (start, end),
-            )
-        }
-        topics = {
-            row["topic"]: Totals(mentions=row["n"])
-            for row in conn.execute(
-                "SELECT t AS topic, count(*) AS n FROM mentions, LATERAL (SELECT DISTINCT unnest(topics)) AS u(t)"
-                " WHERE published_at >= %s AND published_at < %s GROUP BY t",
-                (start, end),
-            )
-        }
-        figures = _figures(current, previous, sources, topics, conn, window)
-    return {**figures, "computed_at": dt.datetime.now(dt.UTC).isoformat()}
+    return _kpis(now, raw_window_totals)
 
 
 def refresh_kpis(now: dt.datetime | None = None) -> dict[str, Any]:

@@ -6,9 +6,9 @@ Example
 {'scenario': 'crisis', 'inserted': 96, 'opened': ['6f1c...'], ...}
 
 Each scenario writes mock mentions of one topic (the mock source's authors, places and texts, with a
-scenario-specific sentiment mix) and hands them to :func:`warroom.mentions.ingest.ingest_mentions` -- the
-same COPY, rollups and ``dashboard:mention-stream`` as every sync -- and then to crisis detection, exactly
-as ingest does. Sizes scale with the topic's own recent volume so the burst stands out on a busy
+scenario-specific sentiment mix) and hands them to :func:`warroom.pipelines.listening.ingest_then_detect` -- the
+same COPY, rollups and ``dashboard:mention-stream`` as every sync, then crisis detection on their window,
+exactly as every sync does. Sizes scale with the topic's own recent volume so the burst stands out on a busy
 campaign as well as on a quiet one:
 
 * ``crisis``: about 6x the topic's usual volume over the last 20 minutes, still rising, 80 % negative (35 %
@@ -25,13 +25,13 @@ import random
 import uuid
 from typing import Any
 
+from warroom.core.data_mode import read_data_mode_durably
 from warroom.core.db import connection
 from warroom.core.errors import Conflict, ValidationFailed
-from warroom.crisis.detection import detect_crises
 from warroom.crisis.models import Scenario
-from warroom.mentions.ingest import ingest_mentions
+from warroom.mentions.rollups import floor_minute, window_totals
 from warroom.mentions.sources.mock import TOPICS, MockSource
-from warroom.system.data_mode import get_data_mode
+from warroom.pipelines.listening import ingest_then_detect
 
 DEFAULT_TOPIC = "healthcare"
 CRISIS_MIX = [("positive", 0.05), ("neutral", 0.15), ("negative", 0.45), ("strongly_negative", 0.35)]
@@ -39,13 +39,11 @@ POSITIVE_MIX = [("positive", 0.85), ("neutral", 0.12), ("negative", 0.03), ("str
 
 
 def _usual_per_minute(topic: str, now: dt.datetime) -> float:
+    """The topic's mentions per minute over the last 24 hours, from the rollups."""
+    end = floor_minute(now)
     with connection() as conn:
-        row = conn.execute(
-            "SELECT coalesce(sum(mentions), 0) AS n FROM mention_rollups_hour"
-            " WHERE dimension = 'topic' AND value = %s AND bucket >= %s AND bucket < %s",
-            (topic, now - dt.timedelta(hours=24), now),
-        ).fetchone()
-    return float(row["n"]) / (24 * 60)
+        totals = window_totals(conn, "topic", end - dt.timedelta(hours=24), end).get(topic)
+    return (totals.mentions if totals else 0) / (24 * 60)
 
 
 def _surge_times(rng: random.Random, now: dt.datetime, count: int, minutes: float) -> list[dt.datetime]:
@@ -73,7 +71,7 @@ def simulate(scenario: Scenario, topic: str | None = None, now: dt.datetime | No
             f"Unknown topic '{topic}'.",
             details=[{"loc": ["body", "topic"], "msg": f"one of {', '.join(TOPICS)}", "type": "enum"}],
         )
-    if get_data_mode() != "MOCK":
+    if read_data_mode_durably() != "MOCK":  # the row, not a cached copy: LIVE data must never get fakes
         raise Conflict("Scenarios can only be simulated in MOCK mode: LIVE data is real.")
     now = now or dt.datetime.now(dt.UTC)
     label = f"{scenario}-{uuid.uuid4().hex[:12]}"
@@ -94,8 +92,7 @@ def simulate(scenario: Scenario, topic: str | None = None, now: dt.datetime | No
         count = max(80, int(usual * 20 * 6))
         mix = CRISIS_MIX if scenario == "crisis" else POSITIVE_MIX
         mentions = source.scripted(label, _surge_times(rng, now, count, 20), topic, mix)
-    result = ingest_mentions(mentions, detect=False)
-    outcome = detect_crises(now, window_start=result.window_start, trigger="simulation")
+    result, outcome = ingest_then_detect(mentions, trigger="simulation", now=now)
     return {
         "scenario": scenario,
         "topic": topic,
