@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic import (
 from warroom.auth.models import Email
 from warroom.core.pagination import PageQuery
 from warroom.core.security import Role
+from warroom.core.types import bounded_utc
 
 UserStatus = Literal["active", "deactivated"]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -69,7 +71,9 @@ class ApiKeyCreate(BaseModel):
 
     name: KeyName = Field(description="What the key is for, e.g. 'BI nightly export'.")
     role: Role = Field(description="The key's role: no higher than its creator's.")
-    expires_at: AwareDatetime | None = Field(None, description="When the key stops working (ISO 8601 with offset).")
+    expires_at: Annotated[AwareDatetime, AfterValidator(bounded_utc)] | None = Field(
+        None, description="When the key stops working (ISO 8601 with offset; before 2100)."
+    )
 
     @field_validator("expires_at")
     @classmethod

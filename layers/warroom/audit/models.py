@@ -6,16 +6,12 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from warroom.core.pagination import PageQuery
+from warroom.core.types import ApiDatetime
 
-
-def _utc_if_naive(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-Timestamp = Annotated[dt.datetime, AfterValidator(_utc_if_naive)]
+Timestamp = ApiDatetime  # without an offset: UTC; only 1970-2100
 
 
 class AuditFilters(BaseModel):

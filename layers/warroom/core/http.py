@@ -49,10 +49,13 @@ from warroom.core.errors import (
 from warroom.core.logs import configure_logging
 from warroom.core.perf import record_request
 from warroom.core.security import Principal, RequestAuthenticator, Role, require
+from warroom.core.types import json_depth, unsafe_text_details
 
 JSON_CONTENT_TYPE = "application/json"
 EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Location"
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+# No body of ours nests deeper; a 100k-deep one once reached a RecursionError (a 500).
+MAX_JSON_DEPTH = 32
 
 
 def is_json_content_type(content_type: str) -> bool:
@@ -134,21 +137,6 @@ def _validation_details(error: ValidationError, location: str) -> list[dict[str,
         {"loc": [location, *item["loc"]], "msg": item["msg"], "type": item["type"]}
         for item in error.errors(include_url=False, include_input=False, include_context=False)
     ]
-
-
-def _nul_character_details(value: Any, loc: list[Any]) -> list[dict[str, Any]]:
-    """Where ``value`` holds a NUL character: no PostgreSQL text can store one, so it is a 422, not a 500."""
-    if isinstance(value, str) and "\x00" in value:
-        return [{"loc": loc, "msg": "must not contain NUL characters", "type": "nul_character"}]
-    if isinstance(value, Mapping):
-        return [
-            problem
-            for key, item in value.items()
-            for problem in _nul_character_details(key, [*loc, key]) + _nul_character_details(item, [*loc, key])
-        ]
-    if isinstance(value, list | tuple):
-        return [problem for index, item in enumerate(value) for problem in _nul_character_details(item, [*loc, index])]
-    return []
 
 
 def _query_input(model: type[BaseModel], multi: Mapping[str, list[str]] | None) -> dict[str, Any]:
@@ -352,6 +340,8 @@ class WarRoomApp(Chalice):
                 authenticated = self.authenticate(request.headers)  # type: ignore[misc]
                 quota_headers = dict(authenticated.rate_limit_headers)
                 ctx.principal = require(authenticated.principal, role)
+            if problems := unsafe_text_details(dict(path_params), ["path"]):
+                raise ValidationFailed("The path has invalid parameters.", details=problems)
             kwargs: dict[str, Any] = {name: value for name, value in path_params.items() if name in wanted}
             if query_model is not None:
                 kwargs["query"] = self._parse_query(query_model, request.to_original_event())
@@ -384,7 +374,7 @@ class WarRoomApp(Chalice):
     @staticmethod
     def _parse_query(model: type[BaseModel], event: Mapping[str, Any]) -> BaseModel:
         data = _query_input(model, event.get("multiValueQueryStringParameters"))
-        if problems := _nul_character_details(data, ["query"]):
+        if problems := unsafe_text_details(data, ["query"]):
             raise ValidationFailed("The query string has invalid parameters.", details=problems)
         try:
             return model.model_validate(data)
@@ -406,12 +396,16 @@ class WarRoomApp(Chalice):
             data = json.loads(raw) if raw.strip() else None
         except (ValueError, UnicodeDecodeError) as error:
             raise BadRequest("The request body is not valid JSON.") from error
+        except RecursionError as error:
+            raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from error
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise BadRequest(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
         if data is None:
             # A body whose every field is optional may be left out (POST /alerts/{id}/acknowledge).
             if any(field.is_required() for field in model.model_fields.values()):
                 raise BadRequest("The request needs a JSON body.")
             data = {}
-        if problems := _nul_character_details(data, ["body"]):
+        if problems := unsafe_text_details(data, ["body"]):
             raise ValidationFailed("The request body has invalid fields.", details=problems)
         try:
             return model.model_validate(data)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from warroom.core.pagination import PageQuery
+from warroom.core.types import ApiDatetime
 from warroom.mentions.models import MentionOut, PeriodQuery
 
 Status = Literal["active", "acknowledged", "resolved"]
@@ -22,8 +23,8 @@ class AlertListQuery(PeriodQuery, PageQuery):
     status: Status | None = None
     severity_min: int | None = Field(None, ge=1, le=10)
     severity_max: int | None = Field(None, ge=1, le=10)
-    from_: dt.datetime | None = Field(None, alias="from", description="Detected at or after (ISO 8601).")
-    to: dt.datetime | None = Field(None, description="Detected before (ISO 8601).")
+    from_: ApiDatetime | None = Field(None, alias="from", description="Detected at or after (ISO 8601; 1970-2100).")
+    to: ApiDatetime | None = Field(None, description="Detected before (ISO 8601; 1970-2100).")
 
     @field_validator("severity_max")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from warroom.core.pagination import PageQuery
+from warroom.core.types import ApiDatetime
 
 Provider = Literal["mock", "mentionlytics"]
 # Channels: the mock covers the first nine; Mentionlytics' other channels arrive as "web" or "other".
@@ -64,13 +65,8 @@ class PeriodQuery(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    from_: dt.datetime | None = Field(None, alias="from", description="Published at or after (ISO 8601).")
-    to: dt.datetime | None = Field(None, description="Published before (ISO 8601).")
-
-    @field_validator("from_", "to")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+    from_: ApiDatetime | None = Field(None, alias="from", description="Published at or after (ISO 8601; 1970-2100).")
+    to: ApiDatetime | None = Field(None, description="Published before (ISO 8601; 1970-2100).")
 
     @field_validator("to")
     @classmethod
