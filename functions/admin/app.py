@@ -27,7 +27,14 @@ def list_users(query: UserListQuery) -> Page[UserOut]:
 
 
 @app.endpoint(
-    "POST", "/api/v1/admin/users", role="admin", body=UserCreate, response=UserOut, status_code=201, errors=(409,)
+    "POST",
+    "/api/v1/admin/users",
+    role="admin",
+    bearer_only=True,
+    body=UserCreate,
+    response=UserOut,
+    status_code=201,
+    errors=(409,),
 )
 def create_user(body: UserCreate, ctx: RequestContext) -> UserOut:
     """Create a user with a role and an initial password (audited).
@@ -39,7 +46,13 @@ def create_user(body: UserCreate, ctx: RequestContext) -> UserOut:
 
 
 @app.endpoint(
-    "PATCH", "/api/v1/admin/users/{user_id}", role="admin", body=UserUpdate, response=UserOut, errors=(404, 409)
+    "PATCH",
+    "/api/v1/admin/users/{user_id}",
+    role="admin",
+    bearer_only=True,
+    body=UserUpdate,
+    response=UserOut,
+    errors=(404, 409),
 )
 def update_user(user_id: str, body: UserUpdate, ctx: RequestContext) -> UserOut:
     """Change a user's role, status or full name (audited with old and new values).
@@ -50,13 +63,17 @@ def update_user(user_id: str, body: UserUpdate, ctx: RequestContext) -> UserOut:
     return users.update_user(user_id, body, ctx.actor())
 
 
-@app.endpoint("DELETE", "/api/v1/admin/users/{user_id}", role="admin", status_code=204, errors=(404, 409))
+@app.endpoint(
+    "DELETE", "/api/v1/admin/users/{user_id}", role="admin", bearer_only=True, status_code=204, errors=(404, 409)
+)
 def deactivate_user(user_id: str, ctx: RequestContext) -> None:
     """Deactivate a user: sessions and access tokens revoked, history kept (audited). Not the last admin (409)."""
     users.deactivate_user(user_id, ctx.actor())
 
 
-@app.endpoint("GET", "/api/v1/admin/api-keys", role="admin", query=PageQuery, response=Page[ApiKeyOut])
+@app.endpoint(
+    "GET", "/api/v1/admin/api-keys", role="admin", bearer_only=True, query=PageQuery, response=Page[ApiKeyOut]
+)
 def list_api_keys(query: PageQuery) -> Page[ApiKeyOut]:
     """API keys (active, revoked and expired), newest first, by prefix; never the key itself."""
     return api_keys.list_api_keys(query.cursor, query.limit)
@@ -66,6 +83,7 @@ def list_api_keys(query: PageQuery) -> Page[ApiKeyOut]:
     "POST",
     "/api/v1/admin/api-keys",
     role="admin",
+    bearer_only=True,
     body=ApiKeyCreate,
     response=ApiKeyCreated,
     status_code=201,
@@ -79,13 +97,23 @@ def create_api_key(body: ApiKeyCreate, ctx: RequestContext) -> ApiKeyCreated:
     return api_keys.create_api_key(body.name, body.role, body.expires_at, ctx.principal, ctx.actor())
 
 
-@app.endpoint("DELETE", "/api/v1/admin/api-keys/{key_id}", role="admin", status_code=204, errors=(404,))
+@app.endpoint(
+    "DELETE", "/api/v1/admin/api-keys/{key_id}", role="admin", bearer_only=True, status_code=204, errors=(404,)
+)
 def revoke_api_key(key_id: str, ctx: RequestContext) -> None:
     """Revoke an API key (audited): refused at once here, everywhere within 30 seconds."""
     api_keys.revoke_api_key(key_id, ctx.actor())
 
 
-@app.endpoint("POST", "/api/v1/admin/simulate", role="admin", body=SimulateBody, response=SimulateOut, errors=(409,))
+@app.endpoint(
+    "POST",
+    "/api/v1/admin/simulate",
+    role="admin",
+    bearer_only=True,
+    body=SimulateBody,
+    response=SimulateOut,
+    errors=(409,),
+)
 def simulate(body: SimulateBody) -> dict:
     """MOCK only (409 in LIVE): push a scenario (`crisis`, `viral-positive`, `slow-burn`) through the real pipeline.
 

@@ -69,13 +69,13 @@ def log_in(body: LoginBody, ctx: RequestContext) -> TokenPairOut | MfaChallengeO
     return login.login(body, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/logout", role="readonly", status_code=204)
+@app.endpoint("POST", f"{PREFIX}/logout", role="readonly", bearer_only=True, status_code=204)
 def log_out(ctx: RequestContext) -> None:
     """Sign this session out: its refresh token and access tokens stop working."""
     login.logout(ctx.principal, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/logout-all", role="readonly", status_code=204)
+@app.endpoint("POST", f"{PREFIX}/logout-all", role="readonly", bearer_only=True, status_code=204)
 def log_out_everywhere(ctx: RequestContext) -> None:
     """Sign every session of yours out, on every device."""
     login.logout_all(ctx.principal, ctx.actor())
@@ -93,7 +93,7 @@ def get_me(ctx: RequestContext) -> UserOut:
     return account.me(ctx.principal)
 
 
-@app.endpoint("PATCH", f"{PREFIX}/me", role="readonly", body=ProfileUpdate, response=UserOut)
+@app.endpoint("PATCH", f"{PREFIX}/me", role="readonly", bearer_only=True, body=ProfileUpdate, response=UserOut)
 def patch_me(body: ProfileUpdate, ctx: RequestContext) -> UserOut:
     """Change your name (the email cannot be changed here)."""
     return account.update_me(ctx.principal, body.full_name)
@@ -105,7 +105,14 @@ def get_notifications(ctx: RequestContext) -> dict:
     return notifications.subscriptions_of(ctx.principal.user_id)
 
 
-@app.endpoint("PUT", f"{PREFIX}/me/notifications", role="readonly", body=NotificationsUpdate, response=NotificationsOut)
+@app.endpoint(
+    "PUT",
+    f"{PREFIX}/me/notifications",
+    role="readonly",
+    bearer_only=True,
+    body=NotificationsUpdate,
+    response=NotificationsOut,
+)
 def put_notifications(body: NotificationsUpdate, ctx: RequestContext) -> dict:
     """Subscribe to or leave `alerts` / `daily_brief` emails (fields left out stay as they are; audited).
 
@@ -114,7 +121,9 @@ def put_notifications(body: NotificationsUpdate, ctx: RequestContext) -> dict:
     return notifications.set_subscriptions(ctx.principal.user_id, body.model_dump(), ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/password/change", role="readonly", body=PasswordChangeBody, status_code=204)
+@app.endpoint(
+    "POST", f"{PREFIX}/password/change", role="readonly", bearer_only=True, body=PasswordChangeBody, status_code=204
+)
 def change_password(body: PasswordChangeBody, ctx: RequestContext) -> None:
     """Change your password; your other sessions are signed out."""
     account.change_password(ctx.principal, body, ctx.actor())
@@ -146,26 +155,36 @@ def verify_email(body: EmailVerifyBody, ctx: RequestContext) -> UserOut:
     return account.verify_email(body.token, ctx.actor())
 
 
-@app.endpoint("POST", f"{PREFIX}/email/resend", role="readonly", response=AcceptedOut, status_code=202)
+@app.endpoint(
+    "POST", f"{PREFIX}/email/resend", role="readonly", bearer_only=True, response=AcceptedOut, status_code=202
+)
 def resend_verification(ctx: RequestContext) -> AcceptedOut:
     """Email a new verification link (the previous one stops working)."""
     return account.resend_verification(ctx.principal)
 
 
-@app.endpoint("GET", f"{PREFIX}/sessions", role="readonly", query=PageQuery, response=Page[SessionOut])
+@app.endpoint(
+    "GET", f"{PREFIX}/sessions", role="readonly", bearer_only=True, query=PageQuery, response=Page[SessionOut]
+)
 def list_sessions(query: PageQuery, ctx: RequestContext) -> Page[SessionOut]:
     """Your signed-in sessions, newest first; the one of this token has ``current: true``."""
     return sessions.list_own_sessions(ctx.principal, query.limit, query.cursor)
 
 
-@app.endpoint("DELETE", f"{PREFIX}/sessions/{{id}}", role="readonly", status_code=204, errors=(404,))
+@app.endpoint("DELETE", f"{PREFIX}/sessions/{{id}}", role="readonly", bearer_only=True, status_code=204, errors=(404,))
 def revoke_session(id: str, ctx: RequestContext) -> None:
     """Sign one of your sessions out."""
     sessions.revoke_own_session(ctx.principal, id, ctx.actor())
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/mfa/setup", role="readonly", body=PasswordConfirmBody, response=MfaSetupOut, errors=(409,)
+    "POST",
+    f"{PREFIX}/mfa/setup",
+    role="readonly",
+    bearer_only=True,
+    body=PasswordConfirmBody,
+    response=MfaSetupOut,
+    errors=(409,),
 )
 def setup_mfa(body: PasswordConfirmBody, ctx: RequestContext) -> MfaSetupOut:
     """Start MFA: a TOTP secret and otpauth:// URI, shown once; confirm it with mfa/verify."""
@@ -186,7 +205,13 @@ def verify_mfa(body: MfaVerifyBody, ctx: RequestContext) -> TokenPairOut | MfaSt
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/mfa/disable", role="readonly", body=MfaDisableBody, response=MfaStatusOut, errors=(409,)
+    "POST",
+    f"{PREFIX}/mfa/disable",
+    role="readonly",
+    bearer_only=True,
+    body=MfaDisableBody,
+    response=MfaStatusOut,
+    errors=(409,),
 )
 def disable_mfa(body: MfaDisableBody, ctx: RequestContext) -> MfaStatusOut:
     """Turn MFA off (needs your password and a current code)."""

@@ -72,7 +72,15 @@ def get_settings_list() -> SettingsOut:
     return SettingsOut(items=list_settings())
 
 
-@app.endpoint("PUT", "/api/v1/settings/{key}", role="admin", body=SettingUpdate, response=SettingOut, errors=(404,))
+@app.endpoint(
+    "PUT",
+    "/api/v1/settings/{key}",
+    role="admin",
+    bearer_only=True,
+    body=SettingUpdate,
+    response=SettingOut,
+    errors=(404,),
+)
 def put_setting(key: str, body: SettingUpdate, ctx: RequestContext) -> SettingOut:
     """Change one global setting (admin; audited)."""
     setting, _ = write_setting(key, body.value, ctx.actor())
@@ -85,7 +93,9 @@ def get_mode() -> DataModeOut:
     return DataModeOut(mode=get_data_mode())
 
 
-@app.endpoint("PUT", "/api/v1/settings/data-mode", role="admin", body=DataModeBody, response=DataModeOut)
+@app.endpoint(
+    "PUT", "/api/v1/settings/data-mode", role="admin", bearer_only=True, body=DataModeBody, response=DataModeOut
+)
 def put_mode(body: DataModeBody, ctx: RequestContext) -> DataModeOut:
     """Switch the data mode (admin; audited; broadcast as system:data-mode-change)."""
     setting, _ = write_setting("data_mode", body.mode, ctx.actor())

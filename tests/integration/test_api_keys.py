@@ -99,20 +99,25 @@ def test_each_key_has_its_own_quota(invoke, create_key, key_limit):
 def test_a_key_has_its_role_and_errors_still_carry_the_quota(invoke, create_key, db):
     # GIVEN a readonly key
     headers = {"x-api-key": create_key("readonly")["key"]}
-    # WHEN it tries an admin write
-    answer = invoke(SYSTEM, "system_put_data_mode", headers=headers, body={"mode": "LIVE"})
+    # WHEN it tries a manager's write
+    answer = invoke("AlertsFunction", "alerts_create", headers=headers, body={"title": "x", "severity": 3})
     # THEN 403 for its role, with the quota headers, and nothing changed
     assert answer.status == 403
-    assert answer.body["error"]["details"] == {"required_role": "admin", "your_role": "readonly"}
+    assert answer.body["error"]["details"] == {"required_role": "manager", "your_role": "readonly"}
     assert _rate(answer)[:2] == (1000, 999)
-    assert db.execute("SELECT count(*) AS n FROM settings").fetchone()["n"] == 0
+    assert db.execute("SELECT count(*) AS n FROM crisis_events").fetchone()["n"] == 0
 
 
-def test_an_admin_key_acts_as_its_creator_in_the_audit(invoke, create_key, db):
-    created = create_key("admin")
-    answer = invoke(SYSTEM, "system_put_data_mode", headers={"x-api-key": created["key"]}, body={"mode": "LIVE"})
-    assert answer.status == 200
-    audit = db.execute("SELECT user_id FROM audit_logs WHERE action = 'settings.update'").fetchone()
+def test_a_key_acts_as_its_creator_in_the_audit(invoke, create_key, db):
+    created = create_key("manager")
+    answer = invoke(
+        "AlertsFunction",
+        "alerts_create",
+        headers={"x-api-key": created["key"]},
+        body={"title": "From BI", "severity": 3},
+    )
+    assert answer.status == 201, answer.body
+    audit = db.execute("SELECT user_id FROM audit_logs WHERE action = 'alert.create'").fetchone()
     assert str(audit["user_id"]) == created["admin_id"]
 
 
@@ -161,21 +166,21 @@ def test_a_deactivated_creators_keys_stop_working(invoke, create_key, make_user,
 
 
 def test_a_demoted_creators_keys_are_demoted_too(invoke, create_key, make_user):
-    created = create_key("admin")
+    created = create_key("manager")
     other_admin = issue_access_token(make_user("admin"), "admin")
     headers = {"x-api-key": created["key"]}
-    assert invoke(ADMIN, "admin_list_users", headers=headers).status == 200
+    assert invoke("AuditFunction", "audit_list", headers=headers).status == 200
     demoted = invoke(
         ADMIN,
         "admin_update_user",
         token=other_admin,
-        body={"role": "manager"},
+        body={"role": "user"},
         path_parameters={"user_id": created["admin_id"]},
     )
     assert demoted.status == 200
-    answer = invoke(ADMIN, "admin_list_users", headers=headers)
+    answer = invoke("AuditFunction", "audit_list", headers=headers)
     assert answer.status == 403
-    assert answer.body["error"]["details"]["your_role"] == "manager"
+    assert answer.body["error"]["details"]["your_role"] == "user"
 
 
 def test_the_bearer_token_wins_when_both_are_sent(invoke, create_key, token_for):

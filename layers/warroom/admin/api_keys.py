@@ -84,7 +84,7 @@ def create_api_key(
     from warroom.admin.models import ApiKeyCreated
 
     if creator.via == "api_key":
-        from warroom.auth.errors import BearerTokenRequired
+        from warroom.core.errors import BearerTokenRequired
 
         raise BearerTokenRequired("API keys are created by a signed-in user, not with another API key.")
     key, prefix = new_key()

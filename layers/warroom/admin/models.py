@@ -24,7 +24,7 @@ from pydantic import (
 
 from warroom.auth.models import Email
 from warroom.core.pagination import PageQuery
-from warroom.core.security import Role
+from warroom.core.security import KeyRole, Role
 from warroom.core.types import bounded_utc
 
 UserStatus = Literal["active", "deactivated"]
@@ -70,7 +70,7 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: KeyName = Field(description="What the key is for, e.g. 'BI nightly export'.")
-    role: Role = Field(description="The key's role: no higher than its creator's.")
+    role: KeyRole = Field(description="The key's role: no higher than its creator's, and at most manager.")
     expires_at: Annotated[AwareDatetime, AfterValidator(bounded_utc)] | None = Field(
         None, description="When the key stops working (ISO 8601 with offset; before 2100)."
     )

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from warroom.core.config import get_settings
 from warroom.core.errors import Unauthorized
-from warroom.core.security import Principal, Role, weaker_role
+from warroom.core.security import MAX_KEY_ROLE, Principal, Role, weaker_role
 
 KEY_SCHEME = "wr_"
 MAX_KEY_CHARS = 128
@@ -89,7 +89,9 @@ def _fetch_key_record(key_hash: str) -> _KeyRecord | None:
         return None
     return _KeyRecord(
         key_id=str(row["id"]),
-        role=weaker_role(row["role"], row["creator_role"]),
+        # Keys are for integrations: never above manager, whatever an older key row says (administration needs
+        # a signed-in person), and never above what their creator is now.
+        role=weaker_role(weaker_role(row["role"], row["creator_role"]), MAX_KEY_ROLE),
         created_by=str(row["created_by"]),
         expires_at=row["expires_at"],
         revoked=row["revoked_at"] is not None,

@@ -34,10 +34,6 @@ class RegistrationClosed(Forbidden):
     code, default_message = "registration_closed", "Self-registration is closed; ask an administrator for an account."
 
 
-class BearerTokenRequired(Forbidden):
-    code, default_message = "bearer_token_required", "This needs a signed-in user (a Bearer token), not an API key."
-
-
 class EmailTaken(Conflict):
     code, default_message = "email_taken", "An account with this email already exists."
 

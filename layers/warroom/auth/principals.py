@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warroom.auth.errors import BearerTokenRequired
+from warroom.core.errors import BearerTokenRequired
 from warroom.core.security import Principal
 
 

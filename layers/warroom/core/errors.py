@@ -43,6 +43,12 @@ class Forbidden(WarRoomError):
     status_code, code, default_message = 403, "forbidden", "You do not have permission to do this."
 
 
+class BearerTokenRequired(Forbidden):
+    """An action of a signed-in person (administration, their own sessions) attempted with an API key."""
+
+    code, default_message = "bearer_token_required", "This needs a signed-in user (a Bearer token), not an API key."
+
+
 class NotFound(WarRoomError):
     status_code, code, default_message = 404, "not_found", "The resource was not found."
 

@@ -40,6 +40,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from warroom.core.config import get_settings
 from warroom.core.errors import (
     BadRequest,
+    BearerTokenRequired,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -99,6 +100,7 @@ class RouteSpec:
     errors: tuple[int, ...]
     tags: tuple[str, ...] = field(default_factory=tuple)
     other_answers: tuple[OtherAnswer, ...] = ()
+    bearer_only: bool = False
     response_adapter: TypeAdapter[Any] | None = field(default=None, compare=False, repr=False)
 
 
@@ -232,6 +234,7 @@ class WarRoomApp(Chalice):
         summary: str | None = None,
         errors: tuple[int, ...] = (),
         other_answers: tuple[OtherAnswer, ...] = (),
+        bearer_only: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a route. ``role=None`` makes it public; otherwise it needs that role or higher.
 
@@ -239,11 +242,14 @@ class WarRoomApp(Chalice):
         ``Page[ItemOut]``, a union of models); a JSON route must declare it (:class:`TypeError`
         otherwise). ``errors`` are the route's own error statuses beyond those its declaration implies
         (see :mod:`warroom.core.openapi`); ``other_answers`` document the :class:`Response` objects the
-        view builds itself.
+        view builds itself. ``bearer_only`` refuses API keys (403 ``bearer_token_required``): administration and
+        a person's own sessions and profile take a signed-in user's token, never an integration's key.
         """
         method = method.upper()
         if method not in _HTTP_METHODS:
             raise ValueError(f"unsupported method {method}")
+        if bearer_only and role is None:
+            raise TypeError(f"{method} {path}: bearer_only needs a role (a public route has no caller to check)")
         if role is not None and self.authenticate is None:
             raise TypeError(f"{method} {path} has a role, so its app needs WarRoomApp(..., authenticate=...)")
         adapter = _response_adapter(f"{method} {path}", response, status_code, content_type)
@@ -267,6 +273,7 @@ class WarRoomApp(Chalice):
                     errors=errors,
                     tags=(self.app_name,),
                     other_answers=other_answers,
+                    bearer_only=bearer_only,
                     response_adapter=adapter,
                 )
             )
@@ -296,6 +303,7 @@ class WarRoomApp(Chalice):
                     query,
                     status_code,
                     max_body_bytes,
+                    bearer_only,
                 )
 
             handle.__name__ = view.__name__
@@ -317,6 +325,7 @@ class WarRoomApp(Chalice):
         query_model: type[BaseModel] | None,
         status_code: int,
         max_body_bytes: int | None,
+        bearer_only: bool = False,
     ) -> Response:
         started = time.perf_counter()
         request = self.current_request
@@ -339,6 +348,8 @@ class WarRoomApp(Chalice):
                 # The endpoint declaration made sure a route with a role has an authenticator.
                 authenticated = self.authenticate(request.headers)  # type: ignore[misc]
                 quota_headers = dict(authenticated.rate_limit_headers)
+                if bearer_only and authenticated.principal.via != "bearer":
+                    raise BearerTokenRequired()  # before the role: a key is the wrong credential, whatever its role
                 ctx.principal = require(authenticated.principal, role)
             if problems := unsafe_text_details(dict(path_params), ["path"]):
                 raise ValidationFailed("The path has invalid parameters.", details=problems)

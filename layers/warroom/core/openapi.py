@@ -253,7 +253,8 @@ def _operation(spec: RouteSpec, schemas: _Schemas) -> dict[str, Any]:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_ref}}}
     authenticated = spec.role is not None
     if authenticated:
-        operation["security"] = [{"bearerAuth": []}, {"apiKeyAuth": []}]
+        # A bearer-only route (administration, a person's own sessions) refuses API keys with 403.
+        operation["security"] = [{"bearerAuth": []}] if spec.bearer_only else [{"bearerAuth": []}, {"apiKeyAuth": []}]
         operation["x-required-role"] = spec.role
     # Every answer after authentication carries the caller's quota (a 401 comes before it).
     after_quota = ("X-Request-Id", *_RATE_LIMIT_HEADERS) if authenticated else ("X-Request-Id",)

@@ -84,6 +84,11 @@ def role_at_least(role: str, minimum: Role) -> bool:
     return role in _ROLE_RANK and _ROLE_RANK[role] >= _ROLE_RANK[minimum]
 
 
+# API keys serve integrations; administering (users, keys, settings, data mode, simulate) takes a person.
+MAX_KEY_ROLE: Role = "manager"
+KeyRole = Literal["readonly", "user", "manager"]
+
+
 def weaker_role(first: Role, second: Role) -> Role:
     """The lower of two roles (an API key's role capped by its creator's)."""
     return first if _ROLE_RANK[first] <= _ROLE_RANK[second] else second
