@@ -84,6 +84,8 @@ class Settings(BaseModel):
     ssm_prefix: str | None = Field(None, alias="WARROOM_SSM_PREFIX")
     secrets_max_age_s: int = Field(300, alias="WARROOM_SECRETS_MAX_AGE_S")
 
+    # Set by the local cloud (as by `sam local`): plain http on localhost, so no HSTS.
+    sam_local: bool = Field(False, alias="AWS_SAM_LOCAL")
     uploads_bucket: str | None = Field(None, alias="WARROOM_UPLOADS_BUCKET")
     # Where the audit chain's head is anchored (S3 Object Lock): see warroom.audit.anchor.
     audit_anchor_bucket: str | None = Field(None, alias="WARROOM_AUDIT_ANCHOR_BUCKET")

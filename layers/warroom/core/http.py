@@ -55,6 +55,7 @@ from warroom.core.types import json_depth, unsafe_text_details
 JSON_CONTENT_TYPE = "application/json"
 EXPOSED_HEADERS = "X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Location"
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+HSTS = "max-age=31536000; includeSubDomains"
 # No body of ours nests deeper; a 100k-deep one once reached a RecursionError (a 500).
 MAX_JSON_DEPTH = 32
 
@@ -368,7 +369,12 @@ class WarRoomApp(Chalice):
             response = error_response(WarRoomError())
         response.headers.update(quota_headers)
         response.headers["X-Request-Id"] = request_id
-        response.headers.setdefault("Access-Control-Allow-Origin", get_settings().cors_allow_origin)
+        settings = get_settings()
+        # A browser must not guess another type than the declared one (a JSON answer rendered as HTML).
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if not settings.sam_local:  # API Gateway serves https only; the local cloud plain http on localhost
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        response.headers.setdefault("Access-Control-Allow-Origin", settings.cors_allow_origin)
         # Without this a browser hides these headers from the dashboard's JavaScript.
         response.headers.setdefault("Access-Control-Expose-Headers", EXPOSED_HEADERS)
         duration_ms = (time.perf_counter() - started) * 1000
