@@ -160,7 +160,7 @@ def verify_email(body: EmailVerifyBody, ctx: RequestContext) -> UserOut:
 )
 def resend_verification(ctx: RequestContext) -> AcceptedOut:
     """Email a new verification link (the previous one stops working)."""
-    return account.resend_verification(ctx.principal)
+    return account.resend_verification(ctx.principal, ctx.actor())
 
 
 @app.endpoint(

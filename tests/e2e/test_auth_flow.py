@@ -68,6 +68,13 @@ def test_login_refresh_reuse_and_logout_over_http(local_cloud):
 def test_registration_email_is_sent_and_its_link_logged_for_the_developer(local_cloud):
     http = local_cloud.client
     email = "e2e.volunteer@campaign.example.org"
+    # GIVEN an admin opened sign-up (it is closed by default)
+    opened = http.put(
+        "/api/v1/settings/registration_open",
+        json={"value": True},
+        headers={"Authorization": f"Bearer {local_cloud.admin_token()}"},
+    )
+    assert opened.status_code == 200, opened.text
     # WHEN someone registers through warroom dev
     answer = http.post(
         "/api/v1/auth/register", json={"email": email, "password": "quartz lantern meadow orbit", "full_name": "Vol"}

@@ -24,6 +24,12 @@ def sender(services):
     verify_sender()
 
 
+@pytest.fixture(autouse=True)
+def registration_open(db):
+    """Sign-up is closed by default; these tests are about what happens once an admin opens it."""
+    db.execute("INSERT INTO settings (key, value) VALUES ('registration_open', 'true')")
+
+
 def _register(invoke, email: str, password: str = PASSWORD, **extra):
     return invoke(AUTH, "auth_register", body={"email": email, "password": password, **extra})
 
@@ -56,11 +62,29 @@ def test_registration_creates_a_readonly_account_and_emails_a_link_that_works_on
     assert db.execute("SELECT email_verified_at FROM users WHERE email = %s", (email,)).fetchone()["email_verified_at"]
 
 
-def test_a_registered_user_can_log_in_at_once(invoke, db):
-    _register(invoke, "quick.start@campaign.example.org")
-    answer = invoke(AUTH, "auth_login", body={"email": "quick.start@campaign.example.org", "password": PASSWORD})
-    assert answer.status == 200
-    assert answer.body["user"]["role"] == "readonly"
+def test_a_registered_user_cannot_sign_in_until_verified_and_approved(invoke, db, sender, token_for):
+    # GIVEN a new registration: pending
+    email = "quick.start@campaign.example.org"
+    registered = _register(invoke, email)
+    assert registered.status == 201 and registered.body["status"] == "pending"
+    login = {"email": email, "password": PASSWORD}
+    # THEN the right password gets 403 account_pending: no token, so no data and no socket
+    refused = invoke(AUTH, "auth_login", body=login)
+    assert refused.status == 403 and refused.error_code == "account_pending"
+    assert count(db, "SELECT 1 FROM user_sessions") == 0
+    # AND an admin cannot approve it before the address is verified
+    admin = token_for("admin")
+    approve = {"path_parameters": {"user_id": registered.body["id"]}, "body": {"status": "active"}}
+    early = invoke("AdminFunction", "admin_update_user", token=admin, **approve)
+    assert early.status == 409 and early.error_code == "email_not_verified"
+    # WHEN the owner verifies the address and an admin approves
+    assert invoke(AUTH, "auth_email_verify", body={"token": token_in(sent_emails(email)[0])}).status == 200
+    pending = invoke("AdminFunction", "admin_list_users", token=admin, query={"status": ["pending"]})
+    assert [user["email"] for user in pending.body["items"]] == [email]
+    assert invoke("AdminFunction", "admin_update_user", token=admin, **approve).status == 200
+    # THEN they can sign in, as readonly
+    answer = invoke(AUTH, "auth_login", body=login)
+    assert answer.status == 200 and answer.body["user"]["role"] == "readonly"
 
 
 @pytest.mark.parametrize(

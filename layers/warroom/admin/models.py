@@ -27,14 +27,17 @@ from warroom.core.pagination import PageQuery
 from warroom.core.security import KeyRole, Role
 from warroom.core.types import bounded_utc
 
-UserStatus = Literal["active", "deactivated"]
+UserStatus = Literal["active", "deactivated"]  # what an admin may set ("active" approves a pending account)
+ListedStatus = Literal["pending", "active", "deactivated"]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class UserListQuery(PageQuery):
     role: Role | None = Field(None, description="Only users with this role.")
-    status: UserStatus | None = Field(None, description="Only active or only deactivated users.")
+    status: ListedStatus | None = Field(
+        None, description="Only pending (self-registered, awaiting approval), active or deactivated users."
+    )
     q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
         None, description="Case-insensitive substring of the email or the full name."
     )

@@ -51,6 +51,11 @@ _USER_COLUMNS = (
 USERS_KEYSET = Keyset("admin.users", TimeIdPosition)
 
 
+class EmailNotVerified(Conflict):
+    code = "email_not_verified"
+    default_message = "A pending account is approved only once its email address is verified."
+
+
 class LastAdmin(Conflict):
     code = "last_admin"
     default_message = "This is the last active admin: make another admin first."
@@ -153,6 +158,8 @@ def update_user(user_id: str, body: UserUpdate, actor: dict[str, Any]) -> UserOu
             return user_out(user)
         role, status = changes.get("role", user["role"]), changes.get("status", user["status"])
         _refuse_losing_last_admin(user, admins, role, status)
+        if user["status"] == "pending" and status == "active" and user["email_verified_at"] is None:
+            raise EmailNotVerified(details={"user_id": user_id})
         row = _apply_change(conn, user, changes, "admin.user_update", actor)
     if "role" in changes or "status" in changes:
         _after_access_change(user_id)

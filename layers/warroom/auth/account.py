@@ -31,6 +31,7 @@ from warroom.audit import record_audit, set_actor
 from warroom.auth import emails, lockout
 from warroom.auth.errors import EmailTaken, InvalidEmailToken, InvalidPassword, RegistrationClosed
 from warroom.auth.models import AcceptedOut, PasswordChangeBody, PasswordResetBody, RegisterBody, UserOut
+from warroom.auth.outgoing_email import limit_outgoing_email
 from warroom.auth.passwords import check_password_policy, hash_password, verify_password
 from warroom.auth.principals import as_user, require_bearer
 from warroom.auth.revocation import revoke_session_tokens, revoke_user_tokens
@@ -57,7 +58,7 @@ FORGOT_ANSWER = "If an account exists for this email, a link to reset its passwo
 
 
 def register(body: RegisterBody, actor: dict[str, Any]) -> UserOut:
-    """Create a readonly account and send its verification link."""
+    """Create a pending readonly account and send its verification link (only while an admin has sign-up open)."""
     from warroom.auth.settings import REGISTRATION_OPEN
     from warroom.core.settings import read_setting
 
@@ -65,15 +66,18 @@ def register(body: RegisterBody, actor: dict[str, Any]) -> UserOut:
         raise RegistrationClosed()
     email = body.email
     check_password_policy(body.password, [email, body.full_name])
+    limit_outgoing_email("register", actor.get("ip_address"), email)
     password_hash = hash_password(body.password)
     with connection() as conn:
-        user = insert_user_unless_email_taken(conn, email, password_hash, body.full_name)
+        user = insert_user_unless_email_taken(conn, email, password_hash, body.full_name, status="pending")
         if user is None:
             raise EmailTaken()
         user_id = str(user["id"])
         set_actor(conn, user_id)
         token = emails.issue_email_token(conn, user_id, "verify_email")
-        record_audit(conn, "auth.register", "user", user_id, {"role": "readonly"}, as_user(actor, user_id))
+        record_audit(
+            conn, "auth.register", "user", user_id, {"role": "readonly", "status": "pending"}, as_user(actor, user_id)
+        )
     emails.send_email_verification(user["email"], token)
     return user_out(user)
 
@@ -114,6 +118,7 @@ def change_password(principal: Principal, body: PasswordChangeBody, actor: dict[
 
 def forgot_password(email: str, actor: dict[str, Any]) -> AcceptedOut:
     """Email a reset link to an active account (see the module docstring); always the same answer."""
+    limit_outgoing_email("password_forgot", actor.get("ip_address"), email)
     with connection() as conn:
         user = fetch_user_by_email(conn, email)
         if user is None or user["status"] != "active" or not _may_send_reset(str(user["id"])):
@@ -158,12 +163,14 @@ def verify_email(token: str, actor: dict[str, Any]) -> UserOut:
     return user_out(user)
 
 
-def resend_verification(principal: Principal) -> AcceptedOut:
+def resend_verification(principal: Principal, actor: dict[str, Any] | None = None) -> AcceptedOut:
     """A new verification link (the previous one stops working); 503 if SES would not take it."""
     with connection() as conn:
         user = fetch_current_user(conn, principal.user_id)
         if user["email_verified_at"] is not None:
             return AcceptedOut(message="The email address is already verified.")
+    limit_outgoing_email("email_resend", (actor or {}).get("ip_address"), user["email"])
+    with connection() as conn:
         token = emails.issue_email_token(conn, principal.user_id, "verify_email")
     if not emails.send_email_verification(user["email"], token):
         raise DependencyUnavailable("email", "The email could not be sent; try again shortly.", retry_after_s=30)

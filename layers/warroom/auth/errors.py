@@ -30,6 +30,11 @@ class AccountDeactivated(Forbidden):
     code, default_message = "account_deactivated", "This account has been deactivated; ask an administrator."
 
 
+class AccountPending(Forbidden):
+    code = "account_pending"
+    default_message = "This account waits for its email to be verified and an administrator's approval."
+
+
 class RegistrationClosed(Forbidden):
     code, default_message = "registration_closed", "Self-registration is closed; ask an administrator for an account."
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from warroom.audit import record_audit, set_actor
 from warroom.auth import lockout, totp
-from warroom.auth.errors import AccountDeactivated, InvalidCredentials, InvalidRefreshToken
+from warroom.auth.errors import AccountDeactivated, AccountPending, InvalidCredentials, InvalidRefreshToken
 from warroom.auth.models import LoginBody, MfaChallengeOut, TokenPairOut
 from warroom.auth.passwords import verify_password
 from warroom.auth.principals import as_user, require_bearer
@@ -135,17 +135,18 @@ def logout_all(principal: Principal, actor: dict[str, Any]) -> None:
 
 
 def _refuse_deactivated(user: dict[str, Any], actor: dict[str, Any]) -> None:
-    if user["status"] == "deactivated":
+    """403 for an account that may not sign in: deactivated, or pending (verification and approval)."""
+    if user["status"] in ("deactivated", "pending"):
         with connection() as conn:
             record_audit(
                 conn,
                 "auth.login_failed",
                 "user",
                 str(user["id"]),
-                {"account": lockout.account_key(user["email"]), "reason": "deactivated"},
+                {"account": lockout.account_key(user["email"]), "reason": user["status"]},
                 as_user(actor, str(user["id"])),
             )
-        raise AccountDeactivated()
+        raise AccountDeactivated() if user["status"] == "deactivated" else AccountPending()
 
 
 def _record_failure(attempt: lockout.Attempt, user: dict[str, Any] | None, actor: dict[str, Any], reason: str) -> None:

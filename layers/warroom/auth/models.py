@@ -126,7 +126,7 @@ class UserOut(BaseModel):
     email: str
     full_name: str | None
     role: Role
-    status: Literal["active", "deactivated"]
+    status: Literal["pending", "active", "deactivated"]
     email_verified: bool
     email_verified_at: dt.datetime | None
     mfa_enabled: bool

@@ -9,7 +9,11 @@ from pydantic import Field
 from warroom.core.settings import define_setting
 
 REGISTRATION_OPEN = define_setting(
-    "registration_open", bool, True, "Whether people may create their own (readonly) accounts."
+    "registration_open",
+    bool,
+    False,
+    "Whether people may create their own accounts (off: admins create users). A self-registered account is "
+    "pending -- it cannot sign in -- until its email is verified and an admin approves it.",
 )
 RETENTION_SESSIONS_DAYS = define_setting(
     "retention_sessions_days",

@@ -82,14 +82,19 @@ def fetch_user_by_email(conn: psycopg.Connection, email: str) -> dict[str, Any] 
 
 
 def insert_user_unless_email_taken(
-    conn: psycopg.Connection, email: str, password_hash: str, full_name: str | None, role: str = "readonly"
+    conn: psycopg.Connection,
+    email: str,
+    password_hash: str,
+    full_name: str | None,
+    role: str = "readonly",
+    status: str = "active",
 ) -> dict[str, Any] | None:
     """Create a user; None when the email (in any case) already has an account."""
     return conn.execute(
-        "INSERT INTO users (email, password_hash, role, full_name, password_changed_at)"  # noqa: S608
-        " VALUES (%s, %s, %s, %s, now()) ON CONFLICT ((lower(email))) DO NOTHING"
+        "INSERT INTO users (email, password_hash, role, full_name, status, password_changed_at)"  # noqa: S608
+        " VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT ((lower(email))) DO NOTHING"
         f" RETURNING {_USER_COLUMNS}",
-        (email, password_hash, role, full_name),
+        (email, password_hash, role, full_name, status),
     ).fetchone()
 
 

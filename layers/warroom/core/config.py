@@ -84,6 +84,9 @@ class Settings(BaseModel):
     ssm_prefix: str | None = Field(None, alias="WARROOM_SSM_PREFIX")
     secrets_max_age_s: int = Field(300, alias="WARROOM_SECRETS_MAX_AGE_S")
 
+    # Sign-up, password reset and verification resends, per hour: per source address and per target domain.
+    outgoing_email_per_ip_per_hour: int = Field(10, ge=1, alias="WARROOM_OUTGOING_EMAIL_PER_IP_PER_HOUR")
+    outgoing_email_per_domain_per_hour: int = Field(30, ge=1, alias="WARROOM_OUTGOING_EMAIL_PER_DOMAIN_PER_HOUR")
     # Set by the local cloud (as by `sam local`): plain http on localhost, so no HSTS.
     sam_local: bool = Field(False, alias="AWS_SAM_LOCAL")
     uploads_bucket: str | None = Field(None, alias="WARROOM_UPLOADS_BUCKET")
