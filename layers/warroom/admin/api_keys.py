@@ -117,10 +117,15 @@ def revoke_api_key(key_id: str, actor: dict[str, Any]) -> None:
     key_id = uuid_or_not_found(key_id, "API key")
     with connection() as conn:
         set_actor(conn, actor.get("user_id"))
-        row = conn.execute("SELECT id, prefix, revoked_at FROM api_keys WHERE id = %s FOR UPDATE", (key_id,)).fetchone()
+        row = conn.execute(
+            "SELECT id, prefix, revoked_at, created_by FROM api_keys WHERE id = %s FOR UPDATE", (key_id,)
+        ).fetchone()
         if row is None:
             raise NotFound("No API key with this id.", details={"resource": "API key"})
         if row["revoked_at"] is None:
             conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (key_id,))
             record_audit(conn, "admin.api_key_revoke", "api_key", key_id, {"prefix": row["prefix"]}, actor)
     forget_cached_keys(key_id)
+    from warroom.realtime import close_connections_of
+
+    close_connections_of(str(row["created_by"]), key_id=key_id)

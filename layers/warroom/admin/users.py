@@ -41,6 +41,7 @@ from warroom.core.db import connection
 from warroom.core.errors import Conflict, NotFound
 from warroom.core.ids import uuid_or_not_found
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
+from warroom.realtime import close_connections_of
 
 # What an admin sees of a user; never the password hash or the MFA secret.
 _USER_COLUMNS = (
@@ -184,3 +185,4 @@ def _after_access_change(user_id: str) -> None:
     (other containers within the key cache's 30 s, see :mod:`warroom.admin.api_keys`)."""
     revoke_user_tokens(user_id)
     forget_cached_keys()
+    close_connections_of(user_id)  # an open socket must not outlive the access it was opened with

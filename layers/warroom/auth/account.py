@@ -50,6 +50,7 @@ from warroom.core import ratelimit
 from warroom.core.db import connection
 from warroom.core.errors import DependencyUnavailable
 from warroom.core.security import Principal
+from warroom.realtime import close_connections_of
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def change_password(principal: Principal, body: PasswordChangeBody, actor: dict[
         )
     attempt.succeeded()
     revoke_session_tokens(revoked)
+    close_connections_of(principal.user_id, session_ids=revoked)
 
 
 def forgot_password(email: str, actor: dict[str, Any]) -> AcceptedOut:
@@ -147,6 +149,7 @@ def reset_password(body: PasswordResetBody, actor: dict[str, Any]) -> None:
             conn, "auth.password_reset", "user", user_id, {"sessions_revoked": revoked}, as_user(actor, user_id)
         )
     revoke_user_tokens(user_id)
+    close_connections_of(user_id)
     lockout.Attempt(lockout.account_key(user["email"]), None).succeeded()
 
 

@@ -42,7 +42,7 @@ from warroom.auth.users import fetch_user, fetch_user_by_email, record_login, us
 from warroom.core.config import get_settings
 from warroom.core.db import connection
 from warroom.core.security import Principal, issue_access_token
-from warroom.realtime import broadcast
+from warroom.realtime import broadcast, close_connections_of
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def refresh(refresh_token: str, actor: dict[str, Any]) -> TokenPairOut:
     if outcome.status == "reused":
         logger.warning("refresh token reuse: session %s revoked", outcome.session_id)
         revoke_session_tokens([outcome.session_id])
+        close_connections_of(outcome.user_id, session_ids=[outcome.session_id])
         raise InvalidRefreshToken(details={"reason": "refresh_token_reused"})
     if outcome.status == "rotated":
         raise AccountDeactivated()
@@ -120,6 +121,7 @@ def logout(principal: Principal, actor: dict[str, Any]) -> None:
     revoke_token(principal.token_id, principal.expires_at.timestamp())
     if principal.session_id:
         revoke_session_tokens([principal.session_id])
+        close_connections_of(principal.user_id, session_ids=[principal.session_id])
     broadcast("user:logout", {"user_id": principal.user_id, "session_id": principal.session_id})
 
 
@@ -131,6 +133,7 @@ def logout_all(principal: Principal, actor: dict[str, Any]) -> None:
         revoked = revoke_user_sessions(conn, principal.user_id, "logout_all")
         record_audit(conn, "auth.logout_all", "user", principal.user_id, {"sessions_revoked": revoked}, actor)
     revoke_user_tokens(principal.user_id)
+    close_connections_of(principal.user_id)
     broadcast("user:logout", {"user_id": principal.user_id, "session_id": None, "all_sessions": True})
 
 

@@ -181,6 +181,9 @@ def revoke_own_session(principal: Principal, session_id: str, actor: dict[str, A
             raise NotFound("No such session.")
         record_audit(conn, "auth.session_revoked", "session", session_id, {"session_id": session_id}, actor)
     revoke_session_tokens([session_id])
+    from warroom.realtime import close_connections_of
+
+    close_connections_of(principal.user_id, session_ids=[session_id])
 
 
 def prune_sessions(conn: psycopg.Connection, ended_before: dt.datetime) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 from warroom.core.config import get_settings
 from warroom.realtime import connections
-from warroom.realtime.delivery import deliver
+from warroom.realtime.delivery import close_connection, deliver
 
 logger = logging.getLogger(__name__)
 
@@ -98,3 +98,23 @@ def deliver_fanout_chunk(body: str) -> int:
     return deliver(
         get_settings().websocket_management_endpoint or "", chunk["message"].encode(), chunk["connection_ids"]
     )
+
+
+def close_connections_of(user_id: str, *, session_ids: list[str] | None = None, key_id: str | None = None) -> int:
+    """Close the user's sockets (those of ``session_ids`` or of API key ``key_id`` only, when given): their
+    access just ended -- logout, revoked session, role change, deactivation, revoked key. Returns how many."""
+    endpoint = get_settings().websocket_management_endpoint
+    closing = [
+        c
+        for c in connections.of_user(user_id)
+        if (session_ids is None or c.session_id in session_ids) and (key_id is None or c.key_id == key_id)
+    ]
+    for connection in closing:
+        if endpoint:
+            try:
+                close_connection(endpoint, connection.connection_id)
+                continue
+            except Exception:
+                logger.exception("closing connection %s failed; forgetting it", connection.connection_id)
+        connections.remove(connection.connection_id)
+    return len(closing)
