@@ -16,7 +16,8 @@ The core imports no domain, so this lives here and is handed to ``WarRoomApp`` (
   then **one** ``EVALSHA`` of :data:`_BEARER_SCRIPT` reads the token's deny lists
   (:mod:`warroom.auth.revocation`) and, unless it is revoked, counts the user's request quota
   (:mod:`warroom.core.quotas`). Redis unavailable: neither check applies (fail open, no
-  ``X-RateLimit-*`` headers).
+  ``X-RateLimit-*`` headers), except that an **admin** token is then held against PostgreSQL: its
+  session must be live and its user still an active admin (one indexed query, only during the outage).
 - **API key** (``X-API-Key``): the key's record from the container's cache or PostgreSQL
   (:mod:`warroom.auth.api_keys`), then one ``EVALSHA`` counting the key's quota (Redis unavailable:
   this container's own window, same limit).
@@ -27,6 +28,7 @@ per user, so a cluster deployment would need them in one hash slot; ElastiCache 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 
@@ -102,13 +104,36 @@ def _check_bearer(principal: Principal) -> Authenticated:
     issued_at = principal.issued_at.timestamp() if principal.issued_at else 0.0
     now_ms = int(time.time() * 1000)
     answer = _BEARER_SCRIPT.run(keys, [repr(issued_at), limit, _WINDOW_MS, now_ms, new_member(now_ms)])
-    if answer is None:  # Redis unavailable: fail open (see warroom.core.quotas)
+    if answer is None:  # Redis unavailable: no deny list, no quota (fail open, see warroom.core.quotas) ...
+        if principal.role == "admin":  # ... but an admin token is held against PostgreSQL: the most it can do
+            _check_admin_in_postgres(principal)
         return Authenticated(principal, _NO_QUOTA)
     if not int(answer[0]):
         raise Unauthorized("The access token has been revoked.", details={"reason": "token_revoked"})
     if len(answer) == 1:
         return Authenticated(principal, _NO_QUOTA)
     return Authenticated(principal, quotas.quota_headers(RateLimitState.from_script(limit, answer[1:])))
+
+
+def _check_admin_in_postgres(principal: Principal) -> None:
+    """While Redis is unavailable, an admin token works only if its session is live in PostgreSQL (a logout or
+    logout-all revoked it there too) and its user is still an active admin; 401 otherwise."""
+    from warroom.core.db import connection
+
+    with connection() as conn:
+        row = conn.execute(
+            "SELECT u.status, u.role, s.revoked_at, s.expires_at, s.id IS NOT NULL AS has_session"
+            " FROM users AS u LEFT JOIN user_sessions AS s ON s.id = %s AND s.user_id = u.id WHERE u.id = %s",
+            (principal.session_id, principal.user_id),
+        ).fetchone()
+    session_ok = principal.session_id is None or (
+        row is not None
+        and row["has_session"]
+        and row["revoked_at"] is None
+        and row["expires_at"] > dt.datetime.now(dt.UTC)
+    )
+    if row is None or row["status"] != "active" or row["role"] != "admin" or not session_ok:
+        raise Unauthorized("The access token has been revoked.", details={"reason": "token_revoked"})
 
 
 def verify_access_token(token: str) -> Principal:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from warroom.core.pagination import PageQuery
 from warroom.core.types import ApiDatetime
@@ -97,9 +97,27 @@ class MentionListQuery(PeriodQuery, PageQuery):
         return value
 
 
+# The longest series each interval may answer: ~2,900 minute, ~2,200 hour or ~730 day buckets per source,
+# so no answer comes near Lambda's 6 MB response limit however much history there is.
+MAX_SERIES_SPAN = {"minute": dt.timedelta(hours=48), "hour": dt.timedelta(days=90), "day": dt.timedelta(days=731)}
+_SPAN_LABEL = {"minute": "48 hours", "hour": "90 days", "day": "2 years"}
+
+
 class SentimentQuery(PeriodQuery):
     interval: Literal["minute", "hour", "day"] = "hour"
     source: Source | None = None
+
+    @model_validator(mode="after")
+    def _span_within_the_intervals_limit(self) -> SentimentQuery:
+        if self.from_ is not None:
+            span = (self.to or dt.datetime.now(dt.UTC)) - self.from_
+            limit = MAX_SERIES_SPAN[self.interval]
+            if span > limit:
+                raise ValueError(
+                    f"a {self.interval} series spans at most {_SPAN_LABEL[self.interval]}: "
+                    "narrow from/to or use a coarser interval"
+                )
+        return self
 
 
 class InfluencersQuery(PeriodQuery):
