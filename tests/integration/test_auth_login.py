@@ -30,7 +30,7 @@ def test_login_answers_a_token_pair_and_opens_a_session(invoke, db):
     # THEN the answer has both tokens, their type and life, and the user without any secret
     assert answer.status == 200
     body = answer.body
-    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "user", "mfa_enrolment_required"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
     assert body["user"]["id"] == account.id and body["user"]["role"] == "manager"

@@ -122,7 +122,14 @@ def test_login_with_mfa_needs_the_second_step(invoke, db):
     right = invoke(AUTH, "auth_mfa_login", body={"mfa_token": mfa_token, "code": code})
     # THEN it signs in like a login
     assert right.status == 200
-    assert set(right.body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert set(right.body) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "user",
+        "mfa_enrolment_required",
+    }
     assert right.body["user"]["mfa_enabled"] is True
     assert_no_secrets(right, secret)
     assert invoke(AUTH, "auth_get_me", token=right.body["access_token"]).status == 200

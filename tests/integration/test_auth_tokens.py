@@ -26,7 +26,14 @@ def test_refresh_rotates_the_token_and_answers_like_login(invoke, db):
     answer = _refresh(invoke, session.refresh_token)
     # THEN a new pair comes back, for the same session
     assert answer.status == 200
-    assert set(answer.body) == {"access_token", "refresh_token", "token_type", "expires_in", "user"}
+    assert set(answer.body) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "user",
+        "mfa_enrolment_required",
+    }
     assert answer.body["refresh_token"] != session.refresh_token
     assert answer.body["user"]["id"] == account.id
     assert_no_secrets(answer, session.refresh_token)

@@ -30,6 +30,13 @@ class AccountDeactivated(Forbidden):
     code, default_message = "account_deactivated", "This account has been deactivated; ask an administrator."
 
 
+class MfaEnrolmentRequired(Forbidden):
+    code = "mfa_enrolment_required"
+    default_message = (
+        "Managers and admins sign in with MFA; the grace login to enrol was used. Ask an admin to reset it."
+    )
+
+
 class AccountPending(Forbidden):
     code = "account_pending"
     default_message = "This account waits for its email to be verified and an administrator's approval."

@@ -31,7 +31,13 @@ from typing import Any
 
 from warroom.audit import record_audit, set_actor
 from warroom.auth import lockout, totp
-from warroom.auth.errors import AccountDeactivated, AccountPending, InvalidCredentials, InvalidRefreshToken
+from warroom.auth.errors import (
+    AccountDeactivated,
+    AccountPending,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    MfaEnrolmentRequired,
+)
 from warroom.auth.models import LoginBody, MfaChallengeOut, TokenPairOut
 from warroom.auth.passwords import verify_password
 from warroom.auth.principals import as_user, require_bearer
@@ -60,8 +66,37 @@ def login(body: LoginBody, actor: dict[str, Any]) -> TokenPairOut | MfaChallenge
     _refuse_deactivated(user, actor)
     if user["mfa_enabled_at"] is not None:
         return MfaChallengeOut(mfa_token=issue_mfa_token(str(user["id"])), expires_in=MFA_TOKEN_TTL_S)
+    grace = _mfa_grace_login(user, actor)
     attempt.succeeded()
-    return _sign_in(str(user["id"]), actor, mfa_used=False)
+    pair = _sign_in(str(user["id"]), actor, mfa_used=False)
+    return pair.model_copy(update={"mfa_enrolment_required": True}) if grace else pair
+
+
+def _mfa_grace_login(user: dict[str, Any], actor: dict[str, Any]) -> bool:
+    """True when this login is a privileged user's one grace login to enrol MFA; 403 once it was used."""
+    from warroom.auth.settings import MFA_REQUIRED_FOR_PRIVILEGED
+    from warroom.core.settings import read_setting
+
+    if user["role"] not in ("manager", "admin") or not read_setting(MFA_REQUIRED_FOR_PRIVILEGED):
+        return False
+    with connection() as conn:
+        # Spent atomically: two concurrent logins cannot both be the grace one.
+        spent = conn.execute(
+            "UPDATE users SET mfa_grace_login_at = now() WHERE id = %s AND mfa_grace_login_at IS NULL RETURNING id",
+            (user["id"],),
+        ).fetchone()
+        if spent is None:
+            record_audit(
+                conn,
+                "auth.login_failed",
+                "user",
+                str(user["id"]),
+                {"account": lockout.account_key(user["email"]), "reason": "mfa_enrolment_required"},
+                as_user(actor, str(user["id"])),
+            )
+    if spent is None:
+        raise MfaEnrolmentRequired()
+    return True
 
 
 def complete_mfa_login(mfa_token: str, code: str, actor: dict[str, Any]) -> TokenPairOut:

@@ -140,6 +140,11 @@ class TokenPairOut(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 -- the OAuth 2 token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
     user: UserOut
+    mfa_enrolment_required: bool = Field(
+        False,
+        description="This was the one grace login of a manager or admin without MFA while MFA is required: "
+        "enrol now (mfa/setup, mfa/verify); the next login without MFA is refused.",
+    )
 
 
 class MfaChallengeOut(BaseModel):

@@ -15,6 +15,22 @@ REGISTRATION_OPEN = define_setting(
     "Whether people may create their own accounts (off: admins create users). A self-registered account is "
     "pending -- it cannot sign in -- until its email is verified and an admin approves it.",
 )
+
+
+def _mfa_required_by_default() -> bool:
+    from warroom.core.data_mode import get_data_mode
+
+    return get_data_mode() != "MOCK"  # on wherever data is real; off for a laptop's MOCK playground
+
+
+MFA_REQUIRED_FOR_PRIVILEGED = define_setting(
+    "mfa_required_for_privileged",
+    bool,
+    None,
+    "Managers and admins must sign in with MFA (ASVS 6.3.3); one not yet enrolled gets one grace login to enrol. "
+    "Defaults to on outside MOCK mode.",
+    default_factory=_mfa_required_by_default,
+)
 RETENTION_SESSIONS_DAYS = define_setting(
     "retention_sessions_days",
     Annotated[int, Field(ge=1, le=3650)],
@@ -33,4 +49,10 @@ RETENTION_EMAIL_TOKENS_DAYS = define_setting(
     30,
     "Email verification and password reset tokens used or expired this many days ago are pruned.",
 )
-SETTINGS = (REGISTRATION_OPEN, RETENTION_SESSIONS_DAYS, RETENTION_REFRESH_TOKENS_DAYS, RETENTION_EMAIL_TOKENS_DAYS)
+SETTINGS = (
+    REGISTRATION_OPEN,
+    MFA_REQUIRED_FOR_PRIVILEGED,
+    RETENTION_SESSIONS_DAYS,
+    RETENTION_REFRESH_TOKENS_DAYS,
+    RETENTION_EMAIL_TOKENS_DAYS,
+)

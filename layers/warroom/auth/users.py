@@ -25,7 +25,7 @@ from warroom.core.errors import Unauthorized
 # Everything identity reads about a user; password_hash and mfa_secret stay inside the layer.
 _USER_COLUMNS = (
     "id, email, password_hash, role, full_name, status, email_verified_at, last_login_at, created_at,"
-    " mfa_secret, mfa_enabled_at, password_changed_at"
+    " mfa_secret, mfa_enabled_at, password_changed_at, mfa_grace_login_at"
 )
 
 
