@@ -24,6 +24,7 @@ Decisions:
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -47,6 +48,7 @@ from warroom.auth.users import (
     user_out,
 )
 from warroom.core import ratelimit
+from warroom.core.config import get_settings
 from warroom.core.db import connection
 from warroom.core.errors import DependencyUnavailable
 from warroom.core.security import Principal
@@ -119,17 +121,39 @@ def change_password(principal: Principal, body: PasswordChangeBody, actor: dict[
 
 
 def forgot_password(email: str, actor: dict[str, Any]) -> AcceptedOut:
-    """Email a reset link to an active account (see the module docstring); always the same answer."""
+    """Queue a reset email (see the module docstring); the same answer, and the same work, for any email.
+
+    Looking the account up, issuing the token and calling SES take several times longer than answering, so
+    doing them here let the answer's time tell a known address from an unknown one. The route only counts the
+    sender's limits and enqueues; :func:`send_requested_reset` does the rest in ``AuthEmailFunction``. Without a
+    queue configured (a bare test harness) the request itself does it.
+    """
     limit_outgoing_email("password_forgot", actor.get("ip_address"), email)
+    queue_url = get_settings().auth_email_queue_url
+    if queue_url:
+        from warroom.core.aws import aws_client
+
+        request = {"email": email, "ip_address": actor.get("ip_address"), "user_agent": actor.get("user_agent")}
+        aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(request))
+        return AcceptedOut(message=FORGOT_ANSWER)
+    send_requested_reset(email, actor)
+    return AcceptedOut(message=FORGOT_ANSWER)
+
+
+def send_requested_reset(email: str, actor: dict[str, Any]) -> bool:
+    """Email a reset link if ``email`` is an active account's (at most 3 an hour); whether one was sent.
+    Raises :class:`DependencyUnavailable` when SES refuses it, so the queue's message is retried."""
     with connection() as conn:
         user = fetch_user_by_email(conn, email)
         if user is None or user["status"] != "active" or not _may_send_reset(str(user["id"])):
-            return AcceptedOut(message=FORGOT_ANSWER)
+            return False
         set_actor(conn, str(user["id"]))
         token = emails.issue_email_token(conn, str(user["id"]), "reset_password")
         record_audit(conn, "auth.password_reset_requested", "user", str(user["id"]), {}, actor)
-    emails.send_password_reset(user["email"], token)
-    return AcceptedOut(message=FORGOT_ANSWER)
+    if not emails.send_password_reset(user["email"], token):
+        # Raised so the queue retries (and, past 5 receives, keeps it in the dead-letter queue): nothing is lost.
+        raise DependencyUnavailable("email", "The reset email could not be sent; it will be retried.")
+    return True
 
 
 def reset_password(body: PasswordResetBody, actor: dict[str, Any]) -> None:

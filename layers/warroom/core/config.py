@@ -95,6 +95,7 @@ class Settings(BaseModel):
     document_queue_url: str | None = Field(None, alias="WARROOM_DOCUMENT_QUEUE_URL")
     websocket_management_endpoint: str | None = Field(None, alias="WARROOM_WS_MANAGEMENT_ENDPOINT")
     realtime_fanout_queue_url: str | None = Field(None, alias="WARROOM_REALTIME_FANOUT_QUEUE_URL")
+    auth_email_queue_url: str | None = Field(None, alias="WARROOM_AUTH_EMAIL_QUEUE_URL")
 
     # Mentionlytics: v1 takes the token as ?token=, v2 as a bearer token renewed with the refresh token.
     mentionlytics_api_token: SecretStr | None = Field(None, alias="MENTIONLYTICS_API_TOKEN")
