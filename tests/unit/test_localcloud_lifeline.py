@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from localcloud import lifeline
+from tests.polling import wait_until
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 # A child that reports the parent-death signal the kernel will send it (0: none), notes the signals it gets, and
@@ -59,16 +59,6 @@ def children_of(pid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return children
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 15) -> bool:
-    """Poll `condition` until true; the deadline only bounds a failure."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.fixture

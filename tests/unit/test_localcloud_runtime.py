@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -14,6 +13,7 @@ import pytest
 
 from localcloud.lambda_runtime import LambdaRuntime, RuntimeClosed
 from localcloud.template import FunctionSpec
+from tests.polling import wait_until
 
 # Handlers and module bodies that report to, and wait on, the test's `runtime_test_probe` module.
 BLOCKING_HANDLER = """
@@ -37,16 +37,6 @@ else:
 def handler(event, context):
     return {name!r}
 """
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 30) -> bool:
-    """Poll `condition` until true; the deadline only bounds a failure."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.fixture
