@@ -3,7 +3,8 @@
 The cases come from the document itself, so a new route is swept the day it is added: each query parameter
 and path parameter gets NUL, other control characters, non-ASCII digits, extreme dates and oversized numbers;
 each JSON body gets the same in every property its schema names, a lone surrogate, and 100,000 levels of
-nesting. Every answer must be a 4xx (or a 2xx where the input happens to be acceptable), never a 5xx.
+nesting. Every answer must be a 4xx (or a 2xx where the input happens to be acceptable), never a 5xx, and its
+status one the document lists for that operation.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def test_no_crafted_input_reaches_a_5xx(
             method, raw_path, query, headers, body, route, case["path"], "198.51.100.1", "localhost"
         )
         result = lambda_runtime.invoke(route.function, event)
+        if str(result["statusCode"]) not in operation["responses"]:
+            failures.append((result["statusCode"], "not in the document", case.get("query"), list(case["path"])))
         if result["statusCode"] >= 500:
             shown = {k: (v[:40] + "..." if isinstance(v, str) and len(v) > 40 else v) for k, v in case.items()}
             failures.append((result["statusCode"], shown, (result.get("body") or "")[:200]))

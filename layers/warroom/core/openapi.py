@@ -120,7 +120,8 @@ def error_statuses(spec: RouteSpec) -> set[int]:
     if spec.role is not None:
         # Authentication reads the revocation list and API keys; the quota counts in Redis.
         statuses |= {401, 403, 429, 503}
-    if spec.query is not None:
+    if spec.query is not None or "{" in spec.path:
+        # A path parameter holding a control character is refused before the view (warroom.core.types).
         statuses.add(422)
     if spec.body is not None:
         statuses |= {400, 413, 415, 422}
