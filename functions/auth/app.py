@@ -49,10 +49,11 @@ PREFIX = "/api/v1/auth"
     body=RegisterBody,
     response=UserOut,
     status_code=201,
-    errors=(403, 409, 503),
+    errors=(403, 409, 429, 503),
 )
 def register(body: RegisterBody, ctx: RequestContext) -> UserOut:
-    """Create your own readonly account (while registration is open); a verification link is emailed."""
+    """Create your own readonly account while an admin has sign-up open: it is pending until its email is
+    verified and an admin approves it. At most 10 an hour per address and 30 per email domain (429)."""
     return account.register(body, ctx.actor())
 
 
@@ -136,7 +137,7 @@ def change_password(body: PasswordChangeBody, ctx: RequestContext) -> None:
     body=PasswordForgotBody,
     response=AcceptedOut,
     status_code=202,
-    errors=(503,),
+    errors=(429, 503),
 )
 def forgot_password(body: PasswordForgotBody, ctx: RequestContext) -> AcceptedOut:
     """Ask for a password reset link (the answer is the same whether the account exists or not)."""
@@ -156,7 +157,13 @@ def verify_email(body: EmailVerifyBody, ctx: RequestContext) -> UserOut:
 
 
 @app.endpoint(
-    "POST", f"{PREFIX}/email/resend", role="readonly", bearer_only=True, response=AcceptedOut, status_code=202
+    "POST",
+    f"{PREFIX}/email/resend",
+    role="readonly",
+    bearer_only=True,
+    response=AcceptedOut,
+    status_code=202,
+    errors=(429,),
 )
 def resend_verification(ctx: RequestContext) -> AcceptedOut:
     """Email a new verification link (the previous one stops working)."""
