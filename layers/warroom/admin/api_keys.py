@@ -24,6 +24,7 @@ from warroom.core.errors import Forbidden, NotFound
 from warroom.core.ids import uuid_or_not_found
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.core.security import Principal, Role, role_at_least, weaker_role
+from warroom.realtime import close_connections_of
 
 if TYPE_CHECKING:
     from warroom.admin.models import ApiKeyCreated
@@ -126,6 +127,4 @@ def revoke_api_key(key_id: str, actor: dict[str, Any]) -> None:
             conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (key_id,))
             record_audit(conn, "admin.api_key_revoke", "api_key", key_id, {"prefix": row["prefix"]}, actor)
     forget_cached_keys(key_id)
-    from warroom.realtime import close_connections_of
-
     close_connections_of(str(row["created_by"]), key_id=key_id)

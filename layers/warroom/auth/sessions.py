@@ -34,6 +34,7 @@ from warroom.core.db import connection
 from warroom.core.errors import NotFound
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.core.security import Principal
+from warroom.realtime import close_connections_of
 
 RefreshStatus = Literal["rotated", "unknown", "expired", "revoked", "reused"]
 
@@ -181,8 +182,6 @@ def revoke_own_session(principal: Principal, session_id: str, actor: dict[str, A
             raise NotFound("No such session.")
         record_audit(conn, "auth.session_revoked", "session", session_id, {"session_id": session_id}, actor)
     revoke_session_tokens([session_id])
-    from warroom.realtime import close_connections_of
-
     close_connections_of(principal.user_id, session_ids=[session_id])
 
 

@@ -40,6 +40,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from warroom.campaigns.sources.base import CampaignRecord, DailyMetrics, SourceUnavailable
 
@@ -278,23 +279,34 @@ class GoogleAdsSource:
         except httpx.TransportError as error:
             raise _Retryable("vendor_down", f"cannot reach Google ({type(error).__name__})") from error
 
+    def _wait(self, state: RetryCallState) -> float:
+        """Google's ``retryDelay`` when it gives one, else the base, doubled each attempt and capped."""
+        error = state.outcome.exception() if state.outcome else None
+        base = error.delay_s if isinstance(error, _Retryable) and error.delay_s is not None else self.backoff_base_s
+        return min(self.backoff_max_s, base * 2 ** (state.attempt_number - 1))
+
     def _with_retries(self, call: Callable[[], Any]) -> Any:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return call()
-            except _Retryable as error:
-                if attempt == self.max_attempts:
-                    cause = "vendor_down" if error.cause == "vendor_down" else "rate_limited"
-                    raise self._unavailable(
-                        cause, f"Google Ads is unavailable after {attempt} attempts: {error}"
-                    ) from error
-                base = error.delay_s if error.delay_s is not None else self.backoff_base_s
-                delay = min(self.backoff_max_s, base * 2 ** (attempt - 1))
-                logger.warning(
-                    "Google Ads attempt %d failed (%s); retrying in %.1f s", attempt, self._redact(str(error)), delay
-                )
-                self.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        # tenacity, as the Mentionlytics source retries: one retry policy shape across the sources.
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+            before_sleep=lambda s: logger.warning(
+                "Google Ads attempt %d failed (%s); retrying in %.1f s",
+                s.attempt_number,
+                self._redact(str(s.outcome.exception() if s.outcome else "")),
+                s.upcoming_sleep,
+            ),
+        )
+        try:
+            return retrying(call)
+        except _Retryable as error:
+            cause = "vendor_down" if error.cause == "vendor_down" else "rate_limited"
+            raise self._unavailable(
+                cause, f"Google Ads is unavailable after {self.max_attempts} attempts: {error}"
+            ) from error
 
     # ------------------------------------------------------------------ failures, redacted
 

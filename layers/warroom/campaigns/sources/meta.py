@@ -55,6 +55,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from warroom.campaigns.sources.base import CampaignRecord, DailyMetrics, SourceUnavailable
 
@@ -288,27 +289,19 @@ class MetaSource:
         headers = {"Authorization": f"Bearer {self._token}"}
         if self._app_secret:
             params = {**params, "appsecret_proof": self._appsecret_proof()}
-        last: _Retryable | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self._attempt(url, params, headers)
-            except _Retryable as error:
-                last = error
-                wait_s = error.wait_s if error.wait_s is not None else self.backoff_base_s * 2 ** (attempt - 1)
-                if wait_s > self.max_wait_s:
-                    break
-                if attempt < self.max_attempts:
-                    logger.warning(
-                        "meta %s (%s) on %s; attempt %d of %d, waiting %.1fs",
-                        error.cause,
-                        self._redact(error.message),
-                        self._redact(urlsplit(url).path),
-                        attempt,
-                        self.max_attempts,
-                        wait_s,
-                    )
-                    self._sleep(wait_s)
-        assert last is not None
+        # tenacity, as the Mentionlytics source retries; a wait Meta asks for beyond max_wait_s stops at once.
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self.max_attempts) | (lambda state: self._wait(state) > self.max_wait_s),
+            wait=self._wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda s: self._log_retry(s, url),
+        )
+        try:
+            return retrying(lambda: self._attempt(url, params, headers))
+        except _Retryable as error:
+            last = error
         retry_after_s = int(last.wait_s) if last.wait_s is not None else 60
         raise SourceUnavailable(
             last.cause, self._redact(last.message), platform=PLATFORM, retry_after_s=max(retry_after_s, 1)
@@ -365,6 +358,25 @@ class MetaSource:
         if response.status_code == 403 or code == 10 or (code is not None and 200 <= code <= 299):
             raise SourceUnavailable("permission_denied", text, platform=PLATFORM)
         raise SourceUnavailable("bad_request", text, platform=PLATFORM)
+
+    def _wait(self, state: RetryCallState) -> float:
+        """The wait Meta's usage headers ask for, else the base doubled each attempt."""
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Retryable) and error.wait_s is not None:
+            return error.wait_s
+        return self.backoff_base_s * 2 ** (state.attempt_number - 1)
+
+    def _log_retry(self, state: RetryCallState, url: str) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning(
+            "meta %s (%s) on %s; attempt %d of %d, waiting %.1fs",
+            getattr(error, "cause", "error"),
+            self._redact(getattr(error, "message", "")),
+            self._redact(urlsplit(url).path),
+            state.attempt_number,
+            self.max_attempts,
+            state.upcoming_sleep,
+        )
 
     def _appsecret_proof(self) -> str:
         assert self._app_secret is not None
