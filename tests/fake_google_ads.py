@@ -9,7 +9,14 @@ Example
 It serves ``POST /token`` (form ``grant_type=refresh_token``; ``invalid_grant`` / ``invalid_client`` as
 Google answers them) and ``POST /{version}/customers/{id}/googleAds:searchStream``: a JSON array of batches
 ``{"results", "fieldMask", "requestId"}`` with camelCase keys, int64 as strings and money in micros, filtered
-by the query's ``segments.date BETWEEN`` and ``campaign.id =``. A wrong or expired bearer answers 401
+by the query's ``segments.date BETWEEN`` and ``campaign.id =``, each result holding only the fields the query
+selects (plus each resource's ``resourceName``) and ``fieldMask`` naming them, as Google answers. A query without
+``segments.date`` lists campaigns: one result per campaign with its flight from ``flights``
+(``"startDateTime": "2026-10-01 00:00:00"``, ``"endDateTime": "2026-11-03 23:59:59"``; no end: runs
+indefinitely) and its ``campaignBudget`` (``amountMicros`` for a daily budget, ``totalAmountMicros`` with
+``period: CUSTOM_PERIOD`` for a campaign total budget, when a test puts one in ``rows``). A field unknown to the
+path's API version (``campaign.start_date`` from v23 on, ``campaign.start_date_time`` before) answers 400
+``queryError: UNRECOGNIZED_FIELD``. A wrong or expired bearer answers 401
 ``UNAUTHENTICATED``. Faults for the next searchStream calls (``faults``): ``quota_temporary:<delay>``,
 ``quota_temporary_in_array:<delay>`` (a stream answer: the error inside a JSON array), ``daily_quota``,
 ``auth_error``, ``500``, ``503``, ``malformed`` (cut-off JSON); ``token_faults`` likewise for ``/token``:
@@ -42,6 +49,44 @@ _FAILURE_TYPE = f"type.googleapis.com/google.ads.googleads.{API_VERSION}.errors.
 _BETWEEN = re.compile(r"segments\.date BETWEEN '(\d{4}-\d{2}-\d{2})' AND '(\d{4}-\d{2}-\d{2})'")
 _CAMPAIGN_ID = re.compile(r"campaign\.id = (\d+)")
 _DURING = re.compile(r"\bDURING\b")
+_SELECT = re.compile(r"^\s*SELECT\s+(.*?)\s+FROM\s", re.IGNORECASE | re.DOTALL)
+_VERSION = re.compile(r"^/v(\d+)/")
+# campaign.start_date / end_date became start_date_time / end_date_time in v23 (resources/campaign.proto)
+_REMOVED_IN_V23 = frozenset({"campaign.start_date", "campaign.end_date"})
+_ADDED_IN_V23 = frozenset({"campaign.start_date_time", "campaign.end_date_time"})
+DEFAULT_FLIGHTS: dict[str, tuple[str, str | None]] = {
+    "111": ("2026-10-01 00:00:00", "2026-11-03 23:59:59"),
+    "222": ("2026-11-20 00:00:00", None),
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def selected_fields(query: str) -> list[str]:
+    match = _SELECT.search(query)
+    return [field.strip() for field in match.group(1).split(",")] if match else []
+
+
+def project(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The row with only the selected fields (camelCase, nested) and each selected resource's resourceName."""
+    out: dict[str, Any] = {}
+    for field in fields:
+        resource, *path = (_camel(part) for part in field.split("."))
+        value: Any = row.get(resource)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None or not path:
+            continue  # Google omits a field that is not set
+        target = out.setdefault(resource, {})
+        if "resourceName" in row[resource]:
+            target.setdefault("resourceName", row[resource]["resourceName"])
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return out
 
 
 def metrics_row(
@@ -74,6 +119,7 @@ def metrics_row(
         },
         "campaignBudget": {
             "resourceName": f"customers/1234567890/campaignBudgets/9{campaign_id}",
+            "period": "DAILY",
             "amountMicros": str(budget_micros),
         },
         "segments": {"date": day},
@@ -186,6 +232,20 @@ def unauthenticated() -> dict[str, Any]:
     )
 
 
+def unrecognized_field(field: str) -> dict[str, Any]:
+    return _failure(
+        400,
+        "INVALID_ARGUMENT",
+        "Request contains an invalid argument.",
+        [
+            {
+                "errorCode": {"queryError": "UNRECOGNIZED_FIELD"},
+                "message": f"Unrecognized field in the query: '{field}'.",
+            }
+        ],
+    )
+
+
 class FakeGoogleAds:
     def __init__(self) -> None:
         self.customer_id = "1234567890"
@@ -196,6 +256,7 @@ class FakeGoogleAds:
         self.expires_in = 3599
         self.batch_size = 3
         self.rows: list[dict[str, Any]] = copy.deepcopy(DEFAULT_ROWS)
+        self.flights: dict[str, tuple[str, str | None]] = dict(DEFAULT_FLIGHTS)
         self.access_tokens: set[str] = set()
         self.faults: deque[str] = deque()
         self.token_faults: deque[str] = deque()
@@ -281,18 +342,27 @@ class FakeGoogleAds:
             return self._fault(self.faults.popleft())
         if _DURING.search(query):
             raise AssertionError("the connector must use BETWEEN, not DURING")
-        rows = self._matching(query)
+        fields = selected_fields(query)
+        version = _VERSION.match(request.url.path)
+        unknown = self._unknown_field(fields, int(version.group(1)) if version else 0)
+        if unknown is not None:
+            return JSONResponse(unrecognized_field(unknown), status_code=400)
+        rows = [project(row, fields) for row in self._matching(query)]
+        field_mask = ",".join(".".join(_camel(part) for part in f.split(".")) for f in fields)
         batches = [
             {
                 "results": rows[i : i + self.batch_size],
-                "fieldMask": "campaign.id,campaign.name,campaign.status,campaignBudget.amountMicros,segments.date,"
-                "metrics.impressions,metrics.clicks,metrics.costMicros,metrics.conversions,metrics.ctr,"
-                "metrics.averageCpc",
+                "fieldMask": field_mask,
                 "requestId": f"fake-request-{next(self._serial)}",
             }
             for i in range(0, max(len(rows), 1), self.batch_size)
         ]
         return JSONResponse(batches)
+
+    @staticmethod
+    def _unknown_field(fields: list[str], version: int) -> str | None:
+        unknown = _REMOVED_IN_V23 if version >= 23 else _ADDED_IN_V23
+        return next((field for field in fields if field in unknown), None)
 
     def _matching(self, query: str) -> list[dict[str, Any]]:
         rows = copy.deepcopy(self.rows)
@@ -307,7 +377,12 @@ class FakeGoogleAds:
             by_id = {r["campaign"]["id"]: r for r in rows}
             rows = [
                 {
-                    "campaign": {**r["campaign"], "servingStatus": "SERVING", "advertisingChannelType": "SEARCH"},
+                    "campaign": {
+                        **r["campaign"],
+                        "servingStatus": "SERVING",
+                        "advertisingChannelType": "SEARCH",
+                        **self._flight(r["campaign"]["id"]),
+                    },
                     "campaignBudget": r["campaignBudget"],
                     "customer": {"resourceName": f"customers/{self.customer_id}", "currencyCode": "USD"},
                 }
@@ -317,6 +392,11 @@ class FakeGoogleAds:
         if campaign:
             rows = [r for r in rows if r["campaign"]["id"] == campaign.group(1)]
         return rows
+
+    def _flight(self, campaign_id: str) -> dict[str, str]:
+        """startDateTime always (Google fills it on create), endDateTime only when the campaign has an end."""
+        start, end = self.flights.get(campaign_id, ("2026-01-01 00:00:00", None))
+        return {"startDateTime": start, **({"endDateTime": end} if end else {})}
 
     def _fault(self, fault: str) -> Response:
         kind, _, delay = fault.partition(":")

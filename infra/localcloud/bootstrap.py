@@ -260,6 +260,7 @@ def prepare(options: DevOptions, services: BackingServices) -> LocalCloudConfig:
     reset_settings()
     _seed_admin()
     _backfill_mock_mentions()
+    _backfill_mock_campaigns()
     cors = read_cors(template, stack.resolve)
     config = LocalCloudConfig(
         template=template_path,
@@ -355,6 +356,25 @@ def _seed_admin() -> None:
         say(f"created admin {email} (password from WARROOM_ADMIN_PASSWORD)")
     else:
         say(f"admin {email} exists")
+
+
+def _backfill_mock_campaigns() -> None:
+    """In MOCK mode, on the first start only, both platforms' mock campaigns with 60 days of history.
+
+    The first sync of a source backfills ``campaign_backfill_days``; later starts find its cursor and leave the
+    schedule to sync (every 15 minutes). Campaign alerts are evaluated as after every sync.
+    """
+    from warroom.campaigns.sources.mock import MockCampaignSource
+    from warroom.core.data_mode import read_data_mode_durably
+    from warroom.core.ingest_cursors import read_cursor
+    from warroom.pipelines.campaigns import sync_campaigns
+
+    if read_data_mode_durably() != "MOCK" or read_cursor("meta", MockCampaignSource("meta").account_id) is not None:
+        return
+    started = time.perf_counter()
+    outcome = sync_campaigns()
+    days = sum(a.get("days", {}).get("inserted", 0) for p in outcome.platforms for a in p.accounts)
+    say(f"mock campaigns: {days} campaign days on Meta and Google Ads in {time.perf_counter() - started:.1f} s")
 
 
 def _backfill_mock_mentions() -> None:

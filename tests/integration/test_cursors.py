@@ -18,6 +18,7 @@ from tests.integration.auth_support import create_account, open_session_for
 from warroom.core.pagination import Keyset
 from warroom.mentions.ingest import ingest_mentions
 from warroom.mentions.sources.mock import MockSource
+from warroom.pipelines.campaigns import sync_campaigns
 
 # (function, event, list name in its Keyset)
 LISTS = [
@@ -27,6 +28,8 @@ LISTS = [
     ("MentionsFunction", "mentions_list", "mentions.mentions"),
     ("AlertsFunction", "alerts_list", "crisis.alerts"),
     ("AuditFunction", "audit_list", "audit.entries"),
+    ("CampaignsFunction", "campaigns_list", "campaigns.list"),
+    ("MetaFunction", "meta_adsets", "campaigns.ad_sets"),
 ]
 
 
@@ -68,6 +71,7 @@ def lists_with_two_pages(invoke, db):
         assert (
             invoke("AlertsFunction", "alerts_create", token=token, body={"title": title, "severity": 5}).status == 201
         )
+    sync_campaigns()  # the mock campaigns and their ad sets
     now = dt.datetime.now(dt.UTC)
     ingest_mentions(
         MockSource(mean_per_minute=2.0, page_size=1000).fetch(now - dt.timedelta(minutes=10), now, None).mentions

@@ -312,3 +312,82 @@ def test_tokens_are_never_in_exception_messages_or_logs(fake, slept, clock, capl
     texts = [e.message for e in caught] + [str(e) for e in caught] + [r.getMessage() for r in caplog.records]
     for secret in _secrets(fake):
         assert all(secret not in text for text in texts)
+
+
+def _campaigns(source: GoogleAdsSource) -> dict:
+    return {c.external_id: c for c in source.list_campaigns()}
+
+
+def test_the_account_id_is_the_customer_id_in_digits(fake, slept, clock):
+    assert _source(fake, slept, clock).account_id == "1234567890"
+    assert _source(fake, slept, clock, customer_id=None).account_id == ""
+
+
+def test_campaigns_carry_their_flight_as_utc_days_the_end_day_included(fake, slept, clock):
+    source = _source(fake, slept, clock)
+
+    # WHEN the campaigns are listed (111 runs 2026-10-01 .. 2026-11-03, 222 from 2026-11-20 indefinitely)
+    by_id = _campaigns(source)
+
+    # THEN the start is that day's midnight UTC and the stop the END of the last day (the next midnight)
+    assert by_id["111"].start_time == dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    assert by_id["111"].stop_time == dt.datetime(2026, 11, 4, tzinfo=dt.UTC)
+    assert by_id["222"].start_time == dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    assert by_id["222"].stop_time is None
+    assert by_id["111"].account_id == source.account_id == "1234567890"
+    # AND the query asked for v26's field names, never the ones v23 removed
+    (request,) = fake.search_requests()
+    query = request["body"]["query"]
+    assert "campaign.start_date_time, campaign.end_date_time" in query
+    assert "campaign.start_date," not in query and "campaign.end_date," not in query
+    assert "campaign_budget.total_amount_micros" in query
+
+
+def test_flight_edge_cases(fake, slept, clock):
+    # GIVEN a campaign still carrying the pre-v23 "indefinitely" end, and one answered with bare dates
+    fake.flights = {"111": ("2026-10-01 00:00:00", "2037-12-30 23:59:59"), "222": ("2026-12-01", "2026-12-31")}
+
+    by_id = _campaigns(_source(fake, slept, clock))
+
+    assert by_id["111"].stop_time is None
+    assert by_id["222"].start_time == dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert by_id["222"].stop_time == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_malformed_flight_is_malformed_answer(fake, slept, clock):
+    fake.flights = {"111": ("2026-10-01 00:00:00", "2026-13-01 00:00:00")}
+
+    with pytest.raises(SourceUnavailable) as raised:
+        _source(fake, slept, clock).list_campaigns()
+
+    assert raised.value.cause == "malformed_answer"
+
+
+def test_a_campaign_total_budget_is_its_lifetime_budget(fake, slept, clock):
+    # GIVEN campaign 222 on a campaign total budget (CUSTOM_PERIOD, total_amount_micros, no daily amount)
+    for row in fake.rows:
+        if row["campaign"]["id"] == "222":
+            row["campaignBudget"] = {
+                "resourceName": "customers/1234567890/campaignBudgets/9222",
+                "period": "CUSTOM_PERIOD",
+                "totalAmountMicros": "1500000001",
+            }
+
+    by_id = _campaigns(_source(fake, slept, clock))
+
+    # THEN its budget is a lifetime one, exact to the micro; 111 keeps its daily budget
+    assert by_id["222"].lifetime_budget == Decimal("1500.000001") and by_id["222"].daily_budget is None
+    assert isinstance(by_id["222"].lifetime_budget, Decimal)
+    assert by_id["111"].daily_budget == Decimal("50.00") and by_id["111"].lifetime_budget is None
+
+
+def test_the_campaign_query_needs_api_v23_or_later(fake, slept, clock):
+    # GIVEN an API version from before start_date_time existed
+    source = _source(fake, slept, clock, api_version="v22")
+
+    # WHEN / THEN Google refuses the unknown field and the source says the request was bad, without retrying
+    with pytest.raises(SourceUnavailable) as raised:
+        source.list_campaigns()
+
+    assert raised.value.cause == "bad_request" and "queryError.UNRECOGNIZED_FIELD" in raised.value.message
+    assert slept == [] and len(fake.search_requests()) == 1

@@ -434,11 +434,18 @@ def campaign_day(services, db):
         " ('detected', 'topic', 'healthcare', 'Healthcare backlash', 7, 'active', '2026-11-20T18:05:00Z', NULL),"
         " ('manual', NULL, NULL, 'Debate clip', 4, 'resolved', '2026-11-19T12:00:00Z', '2026-11-20T20:00:00Z')"
     )
+    ids = {
+        r["external_id"]: r["id"]
+        for r in db.execute(
+            "INSERT INTO campaigns (platform, external_id, account_id, name) VALUES"
+            " ('meta', 'c1', 'a', 'Persuasion'), ('google_ads', 'c2', 'b', 'GOTV'), ('google_ads', 'c3', 'b', 'Issue')"
+            " RETURNING id, external_id"
+        ).fetchall()
+    }
     db.execute(
-        "INSERT INTO campaign_data (platform, campaign_id, metrics, date_recorded) VALUES"
-        " ('meta', 'c1', '{\"spend\": 120.5, \"impressions\": 10000, \"clicks\": 250}', '2026-11-20'),"
-        " ('google', 'c2', '{\"spend\": 80, \"impressions\": 5000, \"clicks\": 50}', '2026-11-20'),"
-        " ('google', 'c3', '{\"spend\": 999}', '2026-11-19')"
+        "INSERT INTO campaign_days (campaign_id, day, impressions, clicks, spend) VALUES"
+        " (%s, '2026-11-20', 10000, 250, 120.5), (%s, '2026-11-20', 5000, 50, 80), (%s, '2026-11-19', 0, 0, 999)",
+        (ids["c1"], ids["c2"], ids["c3"]),
     )
     return db
 
@@ -483,7 +490,7 @@ def test_the_0600_run_builds_stores_and_emails_the_brief_of_the_previous_day_onc
     assert [c["title"] for c in brief["crises"]["resolved"]] == ["Debate clip"]
     assert brief["crises"]["open_now"] == 1 and brief["crises"]["opened"][0]["subject"] == "topic: healthcare"
     assert brief["campaigns"]["available"] is True and brief["campaigns"]["total_spend"] == pytest.approx(200.5)
-    assert {p["platform"]: p["campaigns"] for p in brief["campaigns"]["platforms"]} == {"google": 1, "meta": 1}
+    assert {p["platform"]: p["campaigns"] for p in brief["campaigns"]["platforms"]} == {"google_ads": 1, "meta": 1}
     # AND the MOCK narrative is the template's, stating those figures
     assert brief["narrative_source"] == "template" and brief["narrative_note"] is None
     assert brief["headline"].startswith("3 mentions on Friday 20 November (+200% on the day before)")

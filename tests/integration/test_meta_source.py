@@ -246,3 +246,264 @@ def test_the_api_version_is_a_parameter(fake):
     with MetaSource(fake.account_id, fake.token, base_url=fake.base_url, api_version="v28.0") as meta:
         meta.list_campaigns()
     assert {r["path"].split("/")[1] for r in fake.requests} == {"v28.0"}
+
+
+# ---------------------------------------------------------------------------- account-level insights
+
+
+def account_rows(fake: FakeMeta, spends: dict[str, list[str]], first: dt.date = DAY) -> None:
+    """Each campaign's spend, one a day from ``first``."""
+    for campaign_id, by_day in spends.items():
+        fake.insights[campaign_id] = [
+            insight_row(first + dt.timedelta(days=i), spend, [{"action_type": "lead", "value": "1.5"}])
+            for i, spend in enumerate(by_day)
+        ]
+
+
+def test_account_insights_are_every_campaign_across_pages(fake, source):
+    # GIVEN three campaigns with three days each (nine rows, two a page)
+    account_rows(
+        fake,
+        {
+            "1202100001": ["0.10", "0.20", "0.30"],
+            "1202100002": ["123.45", "0.01", "99.99"],
+            "1202100003": ["1", "2", "3"],
+        },
+    )
+    # WHEN the account's days are read
+    rows = source.account_daily_metrics(DAY, DAY + dt.timedelta(days=2))
+    # THEN every campaign's every day arrives, named by the row's campaign_id, money exact
+    assert [(r.external_id, r.date.day) for r in rows] == [
+        (campaign_id, day) for campaign_id in ("1202100001", "1202100002", "1202100003") for day in (1, 2, 3)
+    ]
+    assert sum((r.spend for r in rows), Decimal(0)) == Decimal("230.05")
+    assert rows[3].spend == Decimal("123.45") and rows[3].conversions == Decimal("1.5")
+    assert rows[0].raw["campaign_id"] == "1202100001"
+    # AND in one synchronous paged call of the account's insights edge (five pages), as Graph wants it
+    requests = fake.insight_requests()
+    assert len(requests) == 5 and {r["method"] for r in requests} == {"GET"}
+    assert {r["path"] for r in requests} == {f"/v27.0/act_{fake.account_id}/insights"}
+    query = requests[0]["query"]
+    assert query["level"] == "campaign" and query["time_increment"] == "1"
+    assert query["time_range"] == '{"since":"2026-11-01","until":"2026-11-03"}'
+    assert query["fields"] == "campaign_id,impressions,reach,clicks,spend,ctr,cpc,cpm,actions"
+    assert fake.report_runs == {}
+
+
+def test_too_much_data_halves_the_account_range(fake, source):
+    # GIVEN two campaigns over eight days, and Meta refusing more than two days at once
+    account_rows(fake, {"1": [f"{i}.25" for i in range(8)], "2": [f"0.0{i}" for i in range(8)]})
+    fake.max_insight_days = 2
+    # WHEN the eight days are read
+    rows = source.account_daily_metrics(DAY, DAY + dt.timedelta(days=7))
+    # THEN every campaign-day arrives once, after halving 8 -> 4 -> 2
+    assert sorted((r.external_id, r.date.day) for r in rows) == [(c, d) for c in ("1", "2") for d in range(1, 9)]
+    assert sum((r.spend for r in rows), Decimal(0)) == Decimal("30.28")
+    ranges = [r["query"]["time_range"] for r in fake.insight_requests()]
+    assert ranges[:3] == [
+        '{"since":"2026-11-01","until":"2026-11-08"}',
+        '{"since":"2026-11-01","until":"2026-11-04"}',
+        '{"since":"2026-11-01","until":"2026-11-02"}',
+    ]
+
+
+def test_one_day_still_too_much_is_too_much_data(fake, source):
+    account_rows(fake, {"1": ["1.00", "2.00"]})
+    fake.max_insight_days = 0
+    with pytest.raises(SourceUnavailable) as raised:
+        source.account_daily_metrics(DAY, DAY + dt.timedelta(days=1))
+    assert raised.value.cause == "too_much_data" and "the ad account" in raised.value.message
+
+
+# ---------------------------------------------------------------------------- asynchronous report runs
+
+LONG_SINCE, LONG_UNTIL = dt.date(2026, 10, 1), dt.date(2026, 11, 9)  # 40 days: past the 31-day threshold
+
+
+def test_a_long_range_runs_a_report_polled_to_completion_and_paged(fake, sleeps):
+    # GIVEN two campaigns with days in a 40-day range, and an app secret (its proof goes in the POST form)
+    account_rows(fake, {"11": ["0.10", "0.20", "0.30"], "22": ["10.00", "0.05"]}, first=dt.date(2026, 10, 30))
+    with MetaSource(
+        fake.account_id, fake.token, base_url=fake.base_url, page_size=2, sleep=sleeps.append, app_secret="s3cr3t"
+    ) as meta:
+        # WHEN the 40 days are read
+        rows = meta.account_daily_metrics(LONG_SINCE, LONG_UNTIL)
+    # THEN all five rows arrive, exact
+    assert [(r.external_id, r.date) for r in rows] == [
+        ("11", dt.date(2026, 10, 30)),
+        ("11", dt.date(2026, 10, 31)),
+        ("11", dt.date(2026, 11, 1)),
+        ("22", dt.date(2026, 10, 30)),
+        ("22", dt.date(2026, 10, 31)),
+    ]
+    assert sum((r.spend for r in rows), Decimal(0)) == Decimal("10.65")
+    # AND a report run was started by a POST with the parameters as a form, the token only in the header
+    (run_id,) = fake.report_runs
+    (post,) = [r for r in fake.requests if r["method"] == "POST"]
+    assert post["path"] == f"/v27.0/act_{fake.account_id}/insights" and post["query"] == {}
+    assert post["form"]["level"] == "campaign" and post["form"]["time_increment"] == "1"
+    assert post["form"]["time_range"] == '{"since":"2026-10-01","until":"2026-11-09"}'
+    assert post["form"]["fields"] == "campaign_id,impressions,reach,clicks,spend,ctr,cpc,cpm,actions"
+    assert "appsecret_proof" in post["form"] and "access_token" not in post["form"]
+    assert post["token"] == fake.token
+    # AND it was polled Not Started -> Running -> Completed, waiting the poll interval between polls
+    polls = fake.report_polls()
+    assert [p["path"] for p in polls] == [f"/v27.0/{run_id}"] * 3
+    assert polls[0]["query"]["fields"] == "async_status,async_percent_completion"
+    assert sleeps == [5.0, 5.0]
+    # AND its rows were read in three pages from the run's insights edge, none from the account's
+    results = fake.insight_requests()
+    assert [r["path"] for r in results] == [f"/v27.0/act_{fake.account_id}/insights"] + [
+        f"/v27.0/{run_id}/insights"
+    ] * 3
+    assert results[0]["method"] == "POST"
+
+
+def test_the_threshold_and_polling_are_parameters(fake, sleeps):
+    account_rows(fake, {"11": ["1.11", "2.22", "3.33"]})
+    with MetaSource(
+        fake.account_id,
+        fake.token,
+        base_url=fake.base_url,
+        sleep=sleeps.append,
+        async_threshold_days=2,
+        report_poll_interval_s=0.5,
+    ) as meta:
+        # WHEN three days are read with a two-day threshold
+        rows = meta.account_daily_metrics(DAY, DAY + dt.timedelta(days=2))
+        # AND two days with it
+        short = meta.account_daily_metrics(DAY, DAY + dt.timedelta(days=1))
+    # THEN three days went through a report run, two did not
+    assert [r.spend for r in rows] == [Decimal("1.11"), Decimal("2.22"), Decimal("3.33")]
+    assert [r.spend for r in short] == [Decimal("1.11"), Decimal("2.22")]
+    assert len(fake.report_runs) == 1 and sleeps == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("ending", ["Job Failed", "Job Skipped"])
+def test_a_failed_report_run_is_report_failed(fake, source, sleeps, ending):
+    # GIVEN a report run that runs, then fails
+    account_rows(fake, {"11": ["1.00"]})
+    fake.report_statuses = ["Job Running", ending]
+    # WHEN / THEN the source says so, having never asked for the run's rows
+    with pytest.raises(SourceUnavailable) as raised:
+        source.account_daily_metrics(LONG_SINCE, LONG_UNTIL)
+    assert raised.value.cause == "report_failed" and ending in raised.value.message
+    assert len(fake.report_polls()) == 2 and sleeps == [5.0]
+    assert [r["method"] for r in fake.insight_requests()] == ["POST"]
+
+
+def test_a_report_run_that_never_completes_is_report_timeout(fake, sleeps):
+    # GIVEN a report run that stays running
+    account_rows(fake, {"11": ["1.00"]})
+    fake.report_statuses = ["Job Running"]
+    with (
+        MetaSource(
+            fake.account_id, fake.token, base_url=fake.base_url, sleep=sleeps.append, report_max_polls=4
+        ) as meta,
+        pytest.raises(SourceUnavailable) as raised,
+    ):
+        # WHEN it is waited for
+        meta.account_daily_metrics(LONG_SINCE, LONG_UNTIL)
+    # THEN after four polls (three waits between them) the source gives up
+    assert raised.value.cause == "report_timeout"
+    assert len(fake.report_polls()) == 4 and sleeps == [5.0, 5.0, 5.0]
+
+
+def test_throttling_while_starting_and_polling_a_report_is_honoured(fake, source, sleeps):
+    # GIVEN the POST throttled once (no usage header), then, after it succeeds, the first poll throttled "2 minutes"
+    account_rows(fake, {"11": ["7.77"]}, first=dt.date(2026, 10, 15))
+    fake.faults.extend(["throttle:17", "ok", "throttle:80000:2"])
+    # WHEN the long range is read
+    rows = source.account_daily_metrics(LONG_SINCE, LONG_UNTIL)
+    # THEN the POST was retried after the backoff, the poll after what Meta asked, then polling went on
+    assert [r.spend for r in rows] == [Decimal("7.77")]
+    assert sleeps == [1.0, 120.0, 5.0, 5.0]
+    assert len([r for r in fake.requests if r["method"] == "POST"]) == 2
+    assert len(fake.report_runs) == 1 and len(fake.report_polls()) == 4
+
+
+def test_throttling_that_never_ends_while_polling_says_throttled(fake, source, sleeps):
+    account_rows(fake, {"11": ["1.00"]})
+    fake.faults.extend(["ok", "throttle:613", "throttle:613", "throttle:613"])
+    with pytest.raises(SourceUnavailable) as raised:
+        source.account_daily_metrics(LONG_SINCE, LONG_UNTIL)
+    assert raised.value.cause == "throttled" and sleeps == [1.0, 2.0]
+
+
+def test_too_much_data_for_a_report_run_halves_it(fake, sleeps):
+    # GIVEN eight days over a three-day threshold, and Meta refusing a run of more than four days
+    account_rows(fake, {"11": [f"{i}.10" for i in range(8)]})
+    fake.max_insight_days = 4
+    with MetaSource(
+        fake.account_id, fake.token, base_url=fake.base_url, sleep=sleeps.append, async_threshold_days=3
+    ) as meta:
+        rows = meta.account_daily_metrics(DAY, DAY + dt.timedelta(days=7))
+    # THEN the eight-day run was refused and two four-day runs served every day once
+    assert [r.date.day for r in rows] == list(range(1, 9))
+    assert sum((r.spend for r in rows), Decimal(0)) == Decimal("28.80")
+    posts = [r["form"]["time_range"] for r in fake.requests if r["method"] == "POST"]
+    assert posts == [
+        '{"since":"2026-11-01","until":"2026-11-08"}',
+        '{"since":"2026-11-01","until":"2026-11-04"}',
+        '{"since":"2026-11-05","until":"2026-11-08"}',
+    ]
+    assert len(fake.report_runs) == 2
+
+
+# ---------------------------------------------------------------------------- ad sets
+
+
+def ad_set(n: int, **fields: str) -> dict:
+    return {
+        "id": f"23851{n:05d}",
+        "name": f"Ad set {n}",
+        "campaign_id": f"12021{n % 2:05d}",
+        "status": "ACTIVE",
+        "effective_status": "CAMPAIGN_PAUSED" if n % 2 else "ACTIVE",
+        "optimization_goal": "REACH",
+        "billing_event": "IMPRESSIONS",
+        "start_time": "2026-10-01T00:00:00-0400",
+        **fields,
+    }
+
+
+def test_ad_sets_are_read_across_pages_with_budgets_in_units(fake, source):
+    # GIVEN three ad sets (two a page), daily and lifetime budgets in cents
+    fake.ad_sets = [
+        ad_set(0, daily_budget="2550"),
+        ad_set(1, lifetime_budget="1000001", end_time="2026-11-03T23:59:59-0500"),
+        ad_set(2, daily_budget="1"),
+    ]
+    # WHEN they are listed
+    ad_sets = source.list_ad_sets()
+    # THEN all three arrive in order, budgets exact in euros, times aware
+    assert [a.external_id for a in ad_sets] == ["2385100000", "2385100001", "2385100002"]
+    first, second, third = ad_sets
+    assert (first.platform, first.campaign_external_id, first.name) == ("meta", "1202100000", "Ad set 0")
+    assert first.daily_budget == Decimal("25.50") and first.lifetime_budget is None
+    assert second.lifetime_budget == Decimal("10000.01") and second.daily_budget is None
+    assert third.daily_budget == Decimal("0.01")
+    assert (second.effective_status, second.optimization_goal, second.billing_event) == (
+        "CAMPAIGN_PAUSED",
+        "REACH",
+        "IMPRESSIONS",
+    )
+    assert first.start_time == dt.datetime(2026, 10, 1, 4, tzinfo=dt.UTC) and first.end_time is None
+    assert second.end_time == dt.datetime(2026, 11, 4, 4, 59, 59, tzinfo=dt.UTC)
+    # AND the request asked for the ad set fields, paged in two, after the currency once
+    requests = [r for r in fake.requests if r["path"].endswith("/adsets")]
+    assert len(requests) == 2 and requests[1]["query"]["after"]
+    assert requests[0]["query"]["fields"] == (
+        "id,name,campaign_id,status,effective_status,optimization_goal,billing_event,daily_budget,lifetime_budget,"
+        "start_time,end_time"
+    )
+    assert [r["path"] for r in fake.requests].count(f"/v27.0/act_{fake.account_id}") == 1
+
+
+def test_an_ad_set_without_its_campaign_is_malformed(fake, source):
+    broken = ad_set(1)
+    del broken["campaign_id"]
+    fake.ad_sets = [broken]
+    with pytest.raises(SourceUnavailable) as raised:
+        source.list_ad_sets()
+    assert raised.value.cause == "malformed_answer"

@@ -1,5 +1,11 @@
-"""Paid campaigns (Meta, Google Ads): what is stored of them in ``campaign_data`` and the figures read from it.
+"""Paid campaigns (Meta, Google Ads): sources, the sync, the stored campaigns and days, and what is read from them.
 
-Today this domain only reads (the connectors and routes are the paid-campaigns issue); other domains --
-the dashboard KPIs and the daily brief -- get campaign figures through its functions, never from the table.
+* ``sources``: one :class:`~warroom.campaigns.sources.CampaignSource` protocol, a mock and a live connector per
+  platform (the data mode swaps the sources, never the pipeline);
+* ``sync`` / ``store``: a source from its cursor into ``campaigns``, ``campaign_days`` and ``campaign_ad_sets``
+  (idempotent upserts; restated days replaced; the seed's ``campaign_data`` mirrored);
+* ``queries`` / ``pacing`` / ``findings``: what the routes and the campaign alerts read;
+* ``spend``: the figures other domains (the dashboard KPIs, the daily brief) take, never the tables themselves.
+
+Money is :class:`~decimal.Decimal` from the connector to the answer (a decimal string in JSON): never a float.
 """

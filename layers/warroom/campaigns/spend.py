@@ -1,46 +1,50 @@
-"""Spend and results per platform from ``campaign_data`` (one row per platform, campaign and day).
+"""Spend and results per platform for other domains (the dashboard KPIs, the daily brief), from ``campaign_days``.
 
 Example
 -------
->>> spend_today(conn)                    # None while there are no campaign data today
-1234.5
+>>> spend_today(conn)                    # None while no campaign has a row today
+Decimal('1234.50')
+>>> spend_this_week(conn)                # Monday (UTC) to today
 >>> platform_totals(conn, dt.date(2026, 11, 20))[0]["platform"]
-'meta'
+'google_ads'
 
-Metrics are JSONB (each platform's own names mapped to ``spend``, ``impressions``, ``clicks``,
-``conversions``); a value that is not a number is left out of the sums rather than failing them.
-Rows of ``platform = 'mentionlytics'`` (the seed's social metrics) are not campaigns.
+Sums are numeric in SQL (exact); derived figures are for the caller to make from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 
 _PLATFORM_TOTALS = """
-SELECT platform, count(DISTINCT campaign_id) AS campaigns,
-       sum((metrics->>'spend')::numeric) FILTER (WHERE jsonb_typeof(metrics->'spend') = 'number') AS spend,
-       sum((metrics->>'impressions')::numeric)
-           FILTER (WHERE jsonb_typeof(metrics->'impressions') = 'number') AS impressions,
-       sum((metrics->>'clicks')::numeric) FILTER (WHERE jsonb_typeof(metrics->'clicks') = 'number') AS clicks,
-       sum((metrics->>'conversions')::numeric)
-           FILTER (WHERE jsonb_typeof(metrics->'conversions') = 'number') AS conversions
-FROM campaign_data WHERE date_recorded = %s AND platform <> 'mentionlytics'
-GROUP BY platform ORDER BY platform"""
+SELECT c.platform, count(*) AS campaigns, sum(d.spend) AS spend, sum(d.impressions) AS impressions,
+       sum(d.clicks) AS clicks, sum(d.conversions) AS conversions
+FROM campaign_days d JOIN campaigns c ON c.id = d.campaign_id
+WHERE d.day = %s GROUP BY c.platform ORDER BY c.platform"""
 
 
 def platform_totals(conn: psycopg.Connection, day: dt.date) -> list[dict[str, Any]]:
-    """Per platform on ``day``: campaigns, spend, impressions, clicks, conversions (None where never numeric)."""
+    """Per platform on ``day``: campaigns with a row, spend, impressions, clicks, conversions (None when none)."""
     return conn.execute(_PLATFORM_TOTALS, (day,)).fetchall()
 
 
-def spend_today(conn: psycopg.Connection) -> float | None:
-    """Spend recorded today (UTC) across platforms, or None while there are no campaign data."""
+def _spend_between(conn: psycopg.Connection, since: dt.date, until: dt.date) -> Decimal | None:
     row = conn.execute(
-        "SELECT count(*) AS n, sum((metrics->>'spend')::numeric) AS spend FROM campaign_data"
-        " WHERE date_recorded = (now() AT TIME ZONE 'UTC')::date AND platform <> 'mentionlytics'"
-        " AND jsonb_typeof(metrics->'spend') = 'number'"
+        "SELECT count(*) AS n, sum(spend) AS spend FROM campaign_days WHERE day BETWEEN %s AND %s", (since, until)
     ).fetchone()
-    return float(row["spend"]) if row["n"] else None
+    return row["spend"] if row["n"] else None
+
+
+def spend_today(conn: psycopg.Connection, today: dt.date | None = None) -> Decimal | None:
+    """Spend recorded today (UTC) across platforms, or None while there are no campaign data today."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return _spend_between(conn, today, today)
+
+
+def spend_this_week(conn: psycopg.Connection, today: dt.date | None = None) -> Decimal | None:
+    """Spend from this week's Monday (UTC) to today, or None while there are no campaign data this week."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return _spend_between(conn, today - dt.timedelta(days=today.weekday()), today)

@@ -34,7 +34,10 @@ SECRET_NAMES = (
     "MENTIONLYTICS_API_TOKEN",
     "MENTIONLYTICS_REFRESH_TOKEN",
     "META_ACCESS_TOKEN",
+    "META_APP_SECRET",
     "GOOGLE_ADS_DEVELOPER_TOKEN",
+    "GOOGLE_ADS_CLIENT_SECRET",
+    "GOOGLE_ADS_REFRESH_TOKEN",
     "OPENAI_API_KEY",
 )
 
@@ -102,6 +105,23 @@ class Settings(BaseModel):
     mentionlytics_refresh_token: SecretStr | None = Field(None, alias="MENTIONLYTICS_REFRESH_TOKEN")
     mentionlytics_base_url: str = Field("https://app.mentionlytics.com/api/", alias="WARROOM_MENTIONLYTICS_BASE_URL")
     mentionlytics_project: str = Field("default", alias="WARROOM_MENTIONLYTICS_PROJECT")
+
+    # Meta Marketing API (warroom.campaigns): the ad accounts to read (comma-separated, with or without act_),
+    # a token with ads_read, and the app secret for appsecret_proof when the app requires it.
+    meta_access_token: SecretStr | None = Field(None, alias="META_ACCESS_TOKEN")
+    meta_app_secret: SecretStr | None = Field(None, alias="META_APP_SECRET")
+    meta_ad_account_ids: str = Field("", alias="WARROOM_META_AD_ACCOUNT_IDS")
+    meta_base_url: str = Field("https://graph.facebook.com", alias="WARROOM_META_BASE_URL")
+    # Google Ads API (REST): an OAuth2 client and a refresh token granted for the adwords scope; the developer
+    # token only when the account still needs one, login-customer-id only through a manager account.
+    google_ads_customer_id: str | None = Field(None, alias="WARROOM_GOOGLE_ADS_CUSTOMER_ID")
+    google_ads_login_customer_id: str | None = Field(None, alias="WARROOM_GOOGLE_ADS_LOGIN_CUSTOMER_ID")
+    google_ads_client_id: str | None = Field(None, alias="WARROOM_GOOGLE_ADS_CLIENT_ID")
+    google_ads_client_secret: SecretStr | None = Field(None, alias="GOOGLE_ADS_CLIENT_SECRET")
+    google_ads_refresh_token: SecretStr | None = Field(None, alias="GOOGLE_ADS_REFRESH_TOKEN")
+    google_ads_developer_token: SecretStr | None = Field(None, alias="GOOGLE_ADS_DEVELOPER_TOKEN")
+    google_ads_base_url: str = Field("https://googleads.googleapis.com", alias="WARROOM_GOOGLE_ADS_BASE_URL")
+    google_ads_token_url: str = Field("https://oauth2.googleapis.com/token", alias="WARROOM_GOOGLE_ADS_TOKEN_URL")
 
     # OpenAI (warroom.intelligence): the model is configuration, never hard-coded; the base URL points the
     # official SDK at a local fake in tests and `warroom dev`.

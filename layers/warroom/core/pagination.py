@@ -75,6 +75,13 @@ class TimeIdPosition(Position):
     id: uuid.UUID
 
 
+class NameIdPosition(Position):
+    """An alphabetical keyset: a name and a row id breaking ties."""
+
+    name: str = Field(max_length=500)
+    id: uuid.UUID
+
+
 class SeqPosition(Position):
     """A keyset on a strictly increasing integer (the audit chain's ``seq``)."""
 

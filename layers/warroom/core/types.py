@@ -37,6 +37,16 @@ def bounded_utc(value: dt.datetime) -> dt.datetime:
 ApiDatetime = Annotated[dt.datetime, AfterValidator(bounded_utc)]
 
 
+def bounded_date(value: dt.date) -> dt.date:
+    """``value``, refused outside 1970-01-01 .. 2100-01-01 (the range date arithmetic and SQL stay safe in)."""
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must be between 1970-01-01 and 2100-01-01")
+    return value
+
+
+ApiDate = Annotated[dt.date, AfterValidator(bounded_date)]
+
+
 def unsafe_text_details(value: Any, loc: list[Any]) -> list[dict[str, Any]]:
     """Where ``value`` (a str, or JSON of dicts and lists) holds a character no text input may: field errors."""
     if isinstance(value, str):

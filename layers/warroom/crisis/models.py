@@ -36,7 +36,10 @@ class AlertListQuery(PeriodQuery, PageQuery):
 
 
 class Subject(BaseModel):
-    dimension: Dimension
+    dimension: Dimension | Literal["campaign"] = Field(
+        description="A rollup dimension for detected crises; `campaign` (value `<campaign id>:<reason>`) for"
+        " campaign alerts."
+    )
     value: str
 
 
@@ -44,7 +47,10 @@ class AlertOut(BaseModel):
     """An alert (a ``crisis_events`` row). ``crisis:detected`` / ``crisis:resolved`` carry its ``id``."""
 
     id: uuid.UUID
-    kind: Literal["detected", "manual"]
+    kind: Literal["detected", "manual", "campaign"] = Field(
+        description="`detected` (a mention surge), `manual` (raised by staff), `campaign` (paid media: pacing,"
+        " delivery, cost)."
+    )
     status: Status
     severity: int
     title: str

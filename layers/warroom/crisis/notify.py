@@ -6,7 +6,8 @@ failing broadcast or SES call never undoes a detection. Events carry the alert i
 
 * ``crisis:detected`` -- a new alert (detected or manual);
 * ``crisis:updated`` -- new evidence raised an open alert's severity, or it was acknowledged;
-* ``crisis:resolved`` -- resolved by someone or by itself.
+* ``crisis:resolved`` -- resolved by someone or by itself;
+* ``campaign:alert`` -- a campaign alert opened, or its severity rose (:mod:`.campaign_alerts`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def after_changes(changes: list[Change], email_min_severity: int) -> list[AlertO
         except Exception:
             logger.exception("could not broadcast %s for alert %s", event, alert_id)
         crossed = severity_before is None or severity_before < email_min_severity
-        if event in ("crisis:detected", "crisis:updated") and alert.severity >= email_min_severity and crossed:
+        emailed = event in ("crisis:detected", "crisis:updated", "campaign:alert")
+        if emailed and alert.severity >= email_min_severity and crossed:
             subject = f"[War Room] Severity {alert.severity}: {alert.title}"
             sent = email_subscribers("alerts", subject, _email_text(data), min_role="manager")
             logger.info("alert %s emailed to %d subscribers", alert_id, sent)

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from warroom.campaigns.spend import spend_today
+from warroom.campaigns.spend import spend_this_week, spend_today
 from warroom.core.cache import cache
 from warroom.core.db import connection
 from warroom.crisis.store import count_unresolved
@@ -74,6 +74,7 @@ def _figures(
         "top_topic": _top(topics),
         "active_crises": count_unresolved(conn),
         "campaign_spend_today": spend_today(conn),
+        "campaign_spend_week": spend_this_week(conn),
     }
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warroom.campaigns.models import Money
+
 
 class KpiWindow(BaseModel):
     """The last 24 hours, ``[from, to)`` in whole minutes."""
@@ -38,5 +40,10 @@ class DashboardKpisOut(BaseModel):
     top_source: TopValue | None
     top_topic: TopValue | None
     active_crises: int = Field(description="Crises not yet resolved (acknowledged ones included).")
-    campaign_spend_today: float | None = Field(description="Ad spend recorded today; empty without campaign data.")
+    campaign_spend_today: Money | None = Field(
+        description="Ad spend recorded today (UTC), both platforms, as a decimal string; empty without campaign data."
+    )
+    campaign_spend_week: Money | None = Field(
+        description="Ad spend from this week's Monday (UTC) to today, as a decimal string; empty without data."
+    )
     computed_at: dt.datetime

@@ -16,7 +16,7 @@ What: the brief dated D (the campaign day it is issued on) describes the previou
 midnight to midnight: mention volume, average sentiment and sources against D-2 (hourly rollups, exact at
 any UTC offset through :func:`warroom.mentions.rollups.window_totals`), the top topics, the keywords that
 rose above their own 7-day baseline (the scoring of ``/mentionlytics/trending``), the crisis alerts opened
-and resolved that day, campaign spend and results per platform from ``campaign_data`` ("no campaign data"
+and resolved that day, campaign spend and results per platform from the campaign domain ("no campaign data"
 when there are none), and D so far (midnight to the build). The narrative is written by OpenAI in LIVE
 from those figures only; in MOCK, and in LIVE when OpenAI fails, by a template -- then the brief says so in
 ``narrative_note``. A brief is never lost to OpenAI.
@@ -188,7 +188,7 @@ def build_brief(
 
 
 def collect_figures(report_date: dt.date, *, now: dt.datetime, tz: zoneinfo.ZoneInfo, mode: DataMode) -> BriefFigures:
-    """Everything the brief states, read from the rollups, ``crisis_events`` and ``campaign_data``."""
+    """Everything the brief states, read from the rollups, the crisis store and the campaign domain."""
     covered = report_date - dt.timedelta(days=1)
     start, end = day_bounds(covered, tz)
     previous_start, _ = day_bounds(covered - dt.timedelta(days=1), tz)

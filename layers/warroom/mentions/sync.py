@@ -20,35 +20,16 @@ import datetime as dt
 import logging
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from warroom.core.db import connection
+from warroom.core.ingest_cursors import read_cursor, save_cursor
+from warroom.core.source_status import record_source_status
 from warroom.mentions.ingest import ingest_mentions
 from warroom.mentions.sources import MentionSource, SourceUnavailable, source_for_mode
-from warroom.mentions.status import record_source_status
 
 logger = logging.getLogger(__name__)
 
 # Where a source with no cursor starts: the mock produces only the recent past; Mentionlytics today.
 FIRST_SYNC_LOOKBACK = {"mock": dt.timedelta(minutes=5), "mentionlytics": dt.timedelta(days=1)}
 BACKFILL_DAYS = 7
-
-
-def read_cursor(provider: str, project: str) -> dict[str, Any] | None:
-    with connection() as conn:
-        row = conn.execute(
-            "SELECT cursor FROM ingest_cursors WHERE provider = %s AND project = %s", (provider, project)
-        ).fetchone()
-    return row["cursor"] if row else None
-
-
-def save_cursor(provider: str, project: str, cursor: dict[str, Any]) -> None:
-    with connection() as conn:
-        conn.execute(
-            "INSERT INTO ingest_cursors (provider, project, cursor) VALUES (%s, %s, %s)"
-            " ON CONFLICT (provider, project) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()",
-            (provider, project, Jsonb(cursor)),
-        )
 
 
 def _resume_point(source: MentionSource, until: dt.datetime) -> dt.datetime:
@@ -71,7 +52,7 @@ def sync_mentions(
 
     Raises :class:`SourceUnavailable` (a 503 naming the cause) when the source cannot be used; what was
     ingested before the failure stays, and so does the cursor that points just past it. Either way the
-    outcome is recorded for ``/health`` (:mod:`warroom.mentions.status`).
+    outcome is recorded for ``/health`` (:mod:`warroom.core.source_status`).
     """
     if source is None:
         from warroom.core.data_mode import get_data_mode

@@ -46,8 +46,9 @@ SEED_EVENTS = (
     "user:logout",
     "document:processed",
 )
-# Events of this backend beyond the seed's: an open alert's severity rose or it was acknowledged; the daily brief.
-EXTRA_EVENTS = ("crisis:updated", "intelligence:daily-brief")
+# Events of this backend beyond the seed's: an open alert's severity rose or it was acknowledged; the daily brief;
+# a paid-media alert (pacing, delivery, cost).
+EXTRA_EVENTS = ("crisis:updated", "intelligence:daily-brief", "campaign:alert")
 
 
 def envelope(event: str, data: Any) -> dict[str, Any]:

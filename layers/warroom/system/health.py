@@ -74,12 +74,34 @@ def _check_mentionlytics() -> DependencyHealth:
     """The live source, from its last sync (LIVE mode only): ``down`` with the cause after a failed sync."""
     if get_settings().mentionlytics_api_token is None:
         return DependencyHealth(status="not_configured", error="token_missing")
-    from warroom.mentions.status import source_status
+    from warroom.core.source_status import source_status
 
     last = source_status("mentionlytics")
     if last is None:
         return DependencyHealth(status="up", mode="no sync recorded yet")
     return DependencyHealth(status=last["status"], error=last.get("cause"), checked_at=last["at"])
+
+
+def _campaign_configured(platform: str) -> bool:
+    settings = get_settings()
+    if platform == "meta":
+        return bool(settings.meta_access_token and settings.meta_ad_account_ids.strip())
+    return bool(settings.google_ads_refresh_token and settings.google_ads_customer_id)
+
+
+def _check_campaign_source(platform: str) -> DependencyHealth:
+    """A paid-media source from its last sync (LIVE only): ``down`` with the cause (``daily_quota_exhausted``,
+    ``token_rejected`` ...), and the vendor's warning (Meta: the API version is ageing) while it is up."""
+    if not _campaign_configured(platform):
+        return DependencyHealth(status="not_configured", error="not_configured")
+    from warroom.core.source_status import source_status
+
+    last = source_status(platform)
+    if last is None:
+        return DependencyHealth(status="up", mode="no sync recorded yet")
+    return DependencyHealth(
+        status=last["status"], error=last.get("cause"), warning=last.get("warning"), checked_at=last["at"]
+    )
 
 
 def check_health() -> tuple[HealthOut, int]:
@@ -96,6 +118,8 @@ def check_health() -> tuple[HealthOut, int]:
     data_mode = _data_mode_or_default()
     if data_mode == "LIVE":
         dependencies["mentionlytics"] = _check_mentionlytics()
+        dependencies["meta"] = _check_campaign_source("meta")
+        dependencies["google_ads"] = _check_campaign_source("google_ads")
     if dependencies["postgres"].status != "up":
         status = "down"
     elif any(d.status == "down" for d in dependencies.values()):

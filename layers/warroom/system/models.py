@@ -44,13 +44,15 @@ class DependencyHealth(BaseModel):
     error: str | None = None
     mode: str | None = Field(None, description="How it works right now, when that can change (e.g. the rate limiter).")
     checked_at: dt.datetime | None = Field(None, description="When the status was observed (a source: its last sync).")
+    warning: str | None = Field(None, description="What the vendor warned of at the last sync (an ageing API version).")
 
     @model_serializer(mode="wrap")
     def _omit_unobserved(self, handler):  # no return annotation: the JSON schema stays that of the fields
         """``checked_at`` only where a status was observed earlier (a source's last sync), not on live probes."""
         data = handler(self)
-        if data.get("checked_at") is None:
-            data.pop("checked_at", None)
+        for optional in ("checked_at", "warning"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 

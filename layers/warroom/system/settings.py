@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from warroom.audit import record_audit, set_actor
 from warroom.auth import settings as auth_settings
+from warroom.campaigns import settings as campaign_settings
 from warroom.core import settings as core_settings
 from warroom.core.data_mode import invalidate_cached_data_mode
 from warroom.core.db import connection
@@ -39,6 +40,7 @@ REGISTRY: dict[str, SettingDefinition] = {
         *core_settings.SETTINGS,
         *auth_settings.SETTINGS,
         *mention_settings.SETTINGS,
+        *campaign_settings.SETTINGS,
         *crisis_settings.SETTINGS,
     )
 }

@@ -5,6 +5,8 @@ Example
 >>> source = MetaSource(account_id="1234", access_token=token)
 >>> campaigns = source.list_campaigns()                          # list[CampaignRecord]
 >>> days = source.daily_metrics(campaigns[0].external_id, since, until)   # list[DailyMetrics]
+>>> every_day = source.account_daily_metrics(since, until)      # every campaign's days (what a sync uses)
+>>> source.list_ad_sets()                                        # Meta only (``AdSetSource``)
 
 Money is :class:`~decimal.Decimal` in currency units (never float): each connector converts the platform's
 own representation (Meta's minor-unit budget strings, Google's micros) at the edge.
@@ -54,8 +56,27 @@ class DailyMetrics:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AdSetRecord:
+    """One Meta ad set (a campaign's targeting and budget unit); budgets in currency units."""
+
+    platform: str
+    external_id: str
+    campaign_external_id: str
+    name: str
+    status: str | None = None
+    effective_status: str | None = None
+    optimization_goal: str | None = None
+    billing_event: str | None = None
+    daily_budget: Decimal | None = None
+    lifetime_budget: Decimal | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+
+
 class CampaignSource(Protocol):
     platform: str
+    account_id: str
 
     def list_campaigns(self) -> list[CampaignRecord]:
         """Every campaign of the configured account."""
@@ -63,6 +84,18 @@ class CampaignSource(Protocol):
 
     def daily_metrics(self, external_id: str, since: dt.date, until: dt.date) -> list[DailyMetrics]:
         """One row per day in ``[since, until]`` (both inclusive) for the campaign ``external_id``."""
+        ...
+
+    def account_daily_metrics(self, since: dt.date, until: dt.date) -> list[DailyMetrics]:
+        """Every campaign's rows for the days in ``[since, until]``, in as few calls as the platform allows."""
+        ...
+
+
+class AdSetSource(CampaignSource, Protocol):
+    """A source whose campaigns are made of ad sets (Meta)."""
+
+    def list_ad_sets(self) -> list[AdSetRecord]:
+        """Every ad set of the configured account."""
         ...
 
 

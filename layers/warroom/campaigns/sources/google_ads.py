@@ -18,6 +18,9 @@ How it talks to Google:
   ``segments.date BETWEEN 'YYYY-MM-DD' AND 'YYYY-MM-DD'``. The answer is a JSON array of batches
   ``[{"results": [...], "fieldMask": ..., "requestId": ...}]`` with camelCase keys, int64 values as
   strings and money in micros, converted here to :class:`~decimal.Decimal` exactly (never float).
+* **Campaigns**: one searchStream ``FROM campaign`` with the flight (``campaign.start_date_time`` /
+  ``campaign.end_date_time``, API v23 and later) and the budget: ``campaign_budget.amount_micros`` is a daily
+  budget, ``campaign_budget.total_amount_micros`` (set only on a campaign total budget) a lifetime one.
 * **Errors**: a ``GoogleAdsFailure`` in ``error.details[]``, possibly inside a JSON array (a stream
   answer). ``RESOURCE_TEMPORARILY_EXHAUSTED`` is retried after its ``retryDelay`` with exponential
   backoff, 5xx and transport errors likewise; the rest raise :class:`SourceUnavailable` naming the cause:
@@ -59,10 +62,16 @@ METRICS_QUERY = (
     "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, metrics.ctr, "
     "metrics.average_cpc FROM campaign WHERE segments.date BETWEEN '{since}' AND '{until}'"
 )
+# The flight is campaign.start_date_time / campaign.end_date_time ("yyyy-MM-dd HH:mm:ss" in the customer's
+# time zone): v23 replaced campaign.start_date / campaign.end_date with them, and v26 keeps them (Google's
+# v23-versus-v22 diff of resources/campaign.proto, fields 104 and 105). So this query needs v23 or later.
 CAMPAIGNS_QUERY = (
     "SELECT campaign.id, campaign.name, campaign.status, campaign.serving_status, "
-    "campaign.advertising_channel_type, campaign_budget.amount_micros, customer.currency_code FROM campaign"
+    "campaign.advertising_channel_type, campaign.start_date_time, campaign.end_date_time, "
+    "campaign_budget.amount_micros, campaign_budget.total_amount_micros, customer.currency_code FROM campaign"
 )
+# Before v23 "run indefinitely" was the end date 2037-12-30; a campaign still carrying it has no end.
+_NO_END = dt.date(2037, 12, 30)
 
 
 def micros_to_decimal(micros: Any) -> Decimal:
@@ -134,28 +143,39 @@ class GoogleAdsSource:
 
     # ------------------------------------------------------------------ the CampaignSource protocol
 
+    @property
+    def account_id(self) -> str:
+        """The customer id, digits only ("" when none is configured)."""
+        return self.customer_id or ""
+
     def list_campaigns(self) -> list[CampaignRecord]:
-        """Every campaign of the customer, with its budget (daily, in the account's currency)."""
+        """Every campaign of the customer, with its flight and its budget (daily or lifetime, in currency units)."""
         records = []
         for row in self._search_stream(CAMPAIGNS_QUERY):
-            campaign = _object(row, "campaign")
-            budget = row.get("campaignBudget") or {}
-            customer = row.get("customer") or {}
             try:
+                campaign = _object(row, "campaign")
+                budget = row.get("campaignBudget") or {}
+                customer = row.get("customer") or {}
+                # A campaign total budget sets total_amount_micros (and no daily amount): it is the lifetime budget.
+                lifetime = "totalAmountMicros" in budget
+                daily = not lifetime and "amountMicros" in budget
                 records.append(
                     CampaignRecord(
                         platform=PLATFORM,
                         external_id=str(campaign["id"]),
-                        account_id=str(self.customer_id),
+                        account_id=self.account_id,
                         name=str(campaign.get("name", "")),
                         objective=campaign.get("advertisingChannelType"),
                         status=campaign.get("status"),
                         effective_status=campaign.get("servingStatus"),
-                        daily_budget=micros_to_decimal(budget["amountMicros"]) if "amountMicros" in budget else None,
+                        daily_budget=micros_to_decimal(budget["amountMicros"]) if daily else None,
+                        lifetime_budget=micros_to_decimal(budget["totalAmountMicros"]) if lifetime else None,
                         currency=customer.get("currencyCode"),
+                        start_time=_flight_start(campaign.get("startDateTime")),
+                        stop_time=_flight_stop(campaign.get("endDateTime")),
                     )
                 )
-            except (KeyError, ValueError, InvalidOperation) as error:
+            except (KeyError, TypeError, ValueError, InvalidOperation) as error:
                 raise self._unavailable("malformed_answer", f"a campaign row cannot be read ({error!r})") from error
         return records
 
@@ -342,6 +362,41 @@ class GoogleAdsSource:
 def _digits(value: str | None) -> str | None:
     text = (value or "").replace("-", "").strip()
     return text if text.isdigit() else None
+
+
+def _flight_day(value: Any) -> dt.date | None:
+    """The day of a GAQL date-time (``"2026-10-01 00:00:00"``; a bare ``"2026-10-01"`` too), None when unset."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"a flight date is a string, not {type(value).__name__}")
+    day, _, clock = value.partition(" ")
+    if clock:
+        dt.time.fromisoformat(clock)  # refuse a malformed time even though only the day is kept
+    return dt.date.fromisoformat(day)
+
+
+def _flight_start(value: Any) -> dt.datetime | None:
+    """The first day's 00:00 UTC.
+
+    Day granularity, labelled UTC: Google gives the customer's time zone, which this source does not read, and
+    the campaign store compares flights by day; the time of day (set only on a few campaign types) is dropped.
+    """
+    day = _flight_day(value)
+    return dt.datetime.combine(day, dt.time(), dt.UTC) if day else None
+
+
+def _flight_stop(value: Any) -> dt.datetime | None:
+    """The END of the last day: the next day's 00:00 UTC (an exclusive bound), or None when it runs indefinitely.
+
+    The end date is inclusive (Google sets 23:59:59 for daily granularity), so the campaign serves all of its last
+    day; a stop_time at that day's midnight would drop it. The exclusive next midnight keeps it, with no
+    23:59:59.999 guesswork.
+    """
+    day = _flight_day(value)
+    if day is None or day >= _NO_END:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def _metrics_query(since: dt.date, until: dt.date) -> str:

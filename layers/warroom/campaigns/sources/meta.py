@@ -5,6 +5,8 @@ Example
 >>> source = MetaSource(account_id="1234567890", access_token=token, api_version="v27.0")
 >>> campaigns = source.list_campaigns()          # GET act_{id}/campaigns, every page
 >>> days = source.daily_metrics(campaigns[0].external_id, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+>>> every_day = source.account_daily_metrics(dt.date(2026, 9, 1), dt.date(2026, 11, 30))  # every campaign
+>>> ad_sets = source.list_ad_sets()              # GET act_{id}/adsets, every page
 >>> source.api_version_warning                   # what Meta said about the version, for /health (or None)
 
 What it asks for:
@@ -17,6 +19,17 @@ What it asks for:
   one row per day, every metric a string; ``spend`` is a decimal string in currency units and is read as a
   ``Decimal``, never through ``float``. Conversions are the sum of the ``actions`` whose ``action_type`` is in
   ``conversion_action_types``.
+* ``GET {base}/{version}/act_{id}/insights`` with the same parameters and ``campaign_id`` among the fields:
+  every campaign's days of the account in one paged call (``account_daily_metrics``, what a sync uses); each
+  row's ``campaign_id`` is the row's campaign.
+* For a range longer than ``async_threshold_days`` (31 unless told), an asynchronous report run instead:
+  ``POST {base}/{version}/act_{id}/insights`` (the same parameters, as a form) answers ``report_run_id``;
+  ``GET {base}/{version}/{report_run_id}?fields=async_status,async_percent_completion`` is polled every
+  ``report_poll_interval_s`` until ``Job Completed`` (``Job Failed`` / ``Job Skipped``: ``report_failed``;
+  still running after ``report_max_polls`` polls: ``report_timeout``), then ``GET .../{report_run_id}/insights``
+  is read page after page. The POST and every poll go through the same throttling and retries as any GET.
+* ``GET {base}/{version}/act_{id}/adsets?fields=id,name,campaign_id,status,...``: the account's ad sets,
+  budgets in minor units like the campaigns'.
 
 Lists are paged by ``paging.cursors.after`` while Meta sends ``paging.next`` (the request is rebuilt against
 our own base URL with ``after=``, so the token is never sent to a host taken from an answer); a ``next``
@@ -33,7 +46,8 @@ Errors (Graph's body is ``{"error": {"message", "type", "code", "error_subcode",
   ``permission_denied``;
 * 5xx, transport errors and Graph's transient codes 1, 2 (or ``is_transient``) are retried, then
   ``vendor_down``; an answer that is not a JSON object: ``malformed_answer``;
-* subcode 1487534 ("reduce the amount of data") halves the date range and asks again, down to one day;
+* subcode 1487534 ("reduce the amount of data") halves the date range and asks again, down to one day
+  (``daily_metrics`` and ``account_daily_metrics`` alike; a half short enough is then read synchronously);
 * code 2635 (deprecated version) raises ``version_deprecated``; it and every ``X-Ad-Api-Version-Warning``
   header are kept on the source (``api_version_deprecated``, ``api_version_warning``).
 
@@ -57,7 +71,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from warroom.campaigns.sources.base import CampaignRecord, DailyMetrics, SourceUnavailable
+from warroom.campaigns.sources.base import AdSetRecord, CampaignRecord, DailyMetrics, SourceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +82,14 @@ CAMPAIGN_FIELDS = (
     "id,name,status,effective_status,objective,daily_budget,lifetime_budget,start_time,stop_time,special_ad_categories"
 )
 INSIGHT_FIELDS = "impressions,reach,clicks,spend,ctr,cpc,cpm,actions"
+ACCOUNT_INSIGHT_FIELDS = f"campaign_id,{INSIGHT_FIELDS}"
+AD_SET_FIELDS = (
+    "id,name,campaign_id,status,effective_status,optimization_goal,billing_event,daily_budget,lifetime_budget,"
+    "start_time,end_time"
+)
+REPORT_STATUS_FIELDS = "async_status,async_percent_completion"
+REPORT_COMPLETED = "Job Completed"
+REPORT_FAILED = frozenset({"Job Failed", "Job Skipped"})
 THROTTLE_CODES = frozenset({4, 17, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_REJECTED_CODE = 190
@@ -106,8 +128,12 @@ class MetaSource:
         The account's currency; None reads it from the account once.
     minor_unit_digits
         Decimals per currency for budgets (``{"JPY": 0}``); a currency not listed has 2.
+    async_threshold_days
+        ``account_daily_metrics`` over more days than this runs an asynchronous report instead of one GET.
+    report_poll_interval_s, report_max_polls
+        How often, and how many times at most, an asynchronous report's status is asked for.
     sleep
-        Called with seconds to wait between attempts (``time.sleep``; tests pass a recorder).
+        Called with seconds to wait between attempts and polls (``time.sleep``; tests pass a recorder).
     """
 
     platform = PLATFORM
@@ -128,6 +154,9 @@ class MetaSource:
         backoff_base_s: float = 1.0,
         max_wait_s: float = 300.0,
         timeout_s: float = 30.0,
+        async_threshold_days: int = 31,
+        report_poll_interval_s: float = 5.0,
+        report_max_polls: int = 60,
         sleep: Callable[[float], None] = time.sleep,
         client: httpx.Client | None = None,
     ):
@@ -143,6 +172,9 @@ class MetaSource:
         self.max_attempts = max_attempts
         self.backoff_base_s = backoff_base_s
         self.max_wait_s = max_wait_s
+        self.async_threshold_days = async_threshold_days
+        self.report_poll_interval_s = report_poll_interval_s
+        self.report_max_polls = report_max_polls
         self._sleep = sleep
         self._client = client or httpx.Client(timeout=timeout_s)
         self.api_version_warning: str | None = None
@@ -167,21 +199,23 @@ class MetaSource:
 
     def daily_metrics(self, external_id: str, since: dt.date, until: dt.date) -> list[DailyMetrics]:
         """One row per day in ``[since, until]`` (inclusive); the range is halved while Meta finds it too big."""
-        if until < since:
-            return []
-        try:
-            rows = list(self._paged(f"{external_id}/insights", self._insight_params(since, until)))
-        except _TooMuchData:
-            if since == until:
-                raise SourceUnavailable(
-                    "too_much_data", f"Meta finds one day of campaign {external_id} too much data.", platform=PLATFORM
-                ) from None
-            middle = since + (until - since) // 2
-            logger.info("meta insights %s..%s too big for campaign %s; halving", since, until, external_id)
-            return self.daily_metrics(external_id, since, middle) + self.daily_metrics(
-                external_id, middle + dt.timedelta(days=1), until
-            )
-        return [self._metrics(external_id, row) for row in rows]
+
+        def read(start: dt.date, end: dt.date) -> list[DailyMetrics]:
+            rows = list(self._paged(f"{external_id}/insights", self._insight_params(start, end, INSIGHT_FIELDS)))
+            return [self._metrics(row, external_id) for row in rows]
+
+        return self._halving(since, until, read, f"campaign {external_id}")
+
+    def account_daily_metrics(self, since: dt.date, until: dt.date) -> list[DailyMetrics]:
+        """Every campaign's days in ``[since, until]`` in one paged call, or one report run for a long range."""
+        return self._halving(since, until, self._account_days, "the ad account")
+
+    def list_ad_sets(self) -> list[AdSetRecord]:
+        """Every ad set of the account, budgets in currency units."""
+        currency = self.account_currency()
+        digits = self.minor_unit_digits.get(currency, 2)
+        rows = self._paged(f"act_{self.account_id}/adsets", {"fields": AD_SET_FIELDS})
+        return [self._ad_set(row, digits) for row in rows]
 
     def account_currency(self) -> str:
         """The account's currency (asked once, then kept)."""
@@ -193,12 +227,76 @@ class MetaSource:
             self.currency = currency
         return self.currency
 
-    def _insight_params(self, since: dt.date, until: dt.date) -> dict[str, str]:
+    def _halving(
+        self,
+        since: dt.date,
+        until: dt.date,
+        read: Callable[[dt.date, dt.date], list[DailyMetrics]],
+        what: str,
+    ) -> list[DailyMetrics]:
+        """``read(since, until)``, split in two halves (recursively) while Meta answers subcode 1487534."""
+        if until < since:
+            return []
+        try:
+            return read(since, until)
+        except _TooMuchData:
+            if since == until:
+                raise SourceUnavailable(
+                    "too_much_data", f"Meta finds one day of {what} too much data.", platform=PLATFORM
+                ) from None
+            middle = since + (until - since) // 2
+            logger.info("meta insights %s..%s too big for %s; halving", since, until, what)
+            return self._halving(since, middle, read, what) + self._halving(
+                middle + dt.timedelta(days=1), until, read, what
+            )
+
+    def _account_days(self, since: dt.date, until: dt.date) -> list[DailyMetrics]:
+        params = self._insight_params(since, until, ACCOUNT_INSIGHT_FIELDS)
+        if (until - since).days + 1 > self.async_threshold_days:
+            # Meta times out (or refuses) long synchronous insights; a report run is its answer for big ranges.
+            rows = list(self._report_rows(params))
+        else:
+            rows = list(self._paged(f"act_{self.account_id}/insights", params))
+        return [self._metrics(row) for row in rows]
+
+    def _report_rows(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Start an asynchronous report run, wait for it, then page through its rows."""
+        started = self._request("POST", f"{self.base_url}/{self.api_version}/act_{self.account_id}/insights", params)
+        # digits only: the id becomes a path of ours, so nothing else from an answer may go into it
+        run_id = str(started.get("report_run_id") or "")
+        if not run_id.isdigit():
+            raise SourceUnavailable("malformed_answer", "Meta started a report run without an id.", platform=PLATFORM)
+        self._await_report(run_id)
+        return self._paged(f"{run_id}/insights", {})
+
+    def _await_report(self, run_id: str) -> None:
+        for poll in range(1, self.report_max_polls + 1):
+            status = self._get(run_id, {"fields": REPORT_STATUS_FIELDS})
+            state, percent = str(status.get("async_status")), status.get("async_percent_completion")
+            if state == REPORT_COMPLETED:
+                return
+            if state in REPORT_FAILED:
+                raise SourceUnavailable(
+                    "report_failed", f"Meta's report run {run_id} ended as {state!r}.", platform=PLATFORM
+                )
+            logger.info(
+                "meta report run %s is %r (%s%%), poll %d of %d", run_id, state, percent, poll, self.report_max_polls
+            )
+            if poll < self.report_max_polls:
+                self._sleep(self.report_poll_interval_s)
+        raise SourceUnavailable(
+            "report_timeout",
+            f"Meta's report run {run_id} did not complete within {self.report_max_polls} polls.",
+            platform=PLATFORM,
+            retry_after_s=max(int(self.report_poll_interval_s * self.report_max_polls), 1),
+        )
+
+    def _insight_params(self, since: dt.date, until: dt.date, fields: str) -> dict[str, str]:
         return {
             "level": "campaign",
             "time_increment": "1",
             "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}, separators=(",", ":")),
-            "fields": INSIGHT_FIELDS,
+            "fields": fields,
         }
 
     def _campaign(self, row: dict[str, Any], currency: str, digits: int) -> CampaignRecord:
@@ -225,7 +323,31 @@ class MetaSource:
                 platform=PLATFORM,
             ) from None
 
-    def _metrics(self, external_id: str, row: dict[str, Any]) -> DailyMetrics:
+    def _ad_set(self, row: dict[str, Any], digits: int) -> AdSetRecord:
+        try:
+            return AdSetRecord(
+                platform=PLATFORM,
+                external_id=str(row["id"]),
+                campaign_external_id=str(row["campaign_id"]),
+                name=str(row.get("name", "")),
+                status=row.get("status"),
+                effective_status=row.get("effective_status"),
+                optimization_goal=row.get("optimization_goal"),
+                billing_event=row.get("billing_event"),
+                daily_budget=_minor_units(row.get("daily_budget"), digits),
+                lifetime_budget=_minor_units(row.get("lifetime_budget"), digits),
+                start_time=_graph_time(row.get("start_time")),
+                end_time=_graph_time(row.get("end_time")),
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation) as error:
+            raise SourceUnavailable(
+                "malformed_answer",
+                f"Meta answered an ad set that cannot be read ({type(error).__name__}).",
+                platform=PLATFORM,
+            ) from None
+
+    def _metrics(self, row: dict[str, Any], external_id: str | None = None) -> DailyMetrics:
+        """A row as DailyMetrics; without ``external_id`` the row's own ``campaign_id`` names the campaign."""
         try:
             actions = row.get("actions")
             conversions = None
@@ -237,7 +359,7 @@ class MetaSource:
             reach = row.get("reach")
             return DailyMetrics(
                 platform=PLATFORM,
-                external_id=external_id,
+                external_id=external_id if external_id is not None else str(row["campaign_id"]),
                 date=dt.date.fromisoformat(row["date_start"]),
                 impressions=int(row.get("impressions") or 0),
                 reach=int(reach) if reach not in (None, "") else None,
@@ -278,28 +400,30 @@ class MetaSource:
                 )
 
     def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        return self._request(f"{self.base_url}/{self.api_version}/{path}", params)
+        return self._request("GET", f"{self.base_url}/{self.api_version}/{path}", params)
 
     def _get_url(self, url: str) -> dict[str, Any]:
-        return self._request(url, {})
+        return self._request("GET", url, {})
 
-    def _request(self, url: str, params: dict[str, str]) -> dict[str, Any]:
+    def _request(self, method: str, url: str, params: dict[str, str]) -> dict[str, Any]:
+        """One Graph call (``params`` as the query of a GET, the form of a POST), retried as Meta allows."""
         if not self._token:
             raise SourceUnavailable("token_missing", "No Meta access token is configured.", platform=PLATFORM)
         headers = {"Authorization": f"Bearer {self._token}"}
         if self._app_secret:
             params = {**params, "appsecret_proof": self._appsecret_proof()}
         # tenacity, as the Mentionlytics source retries; a wait Meta asks for beyond max_wait_s stops at once.
+        # Retrying the one POST (starting a report run) is safe: a duplicate run is only an unread report.
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
             stop=stop_after_attempt(self.max_attempts) | (lambda state: self._wait(state) > self.max_wait_s),
             wait=self._wait,
             sleep=self._sleep,
             reraise=True,
-            before_sleep=lambda s: self._log_retry(s, url),
+            before_sleep=lambda s: self._log_retry(s, method, url),
         )
         try:
-            return retrying(lambda: self._attempt(url, params, headers))
+            return retrying(lambda: self._attempt(method, url, params, headers))
         except _Retryable as error:
             last = error
         retry_after_s = int(last.wait_s) if last.wait_s is not None else 60
@@ -307,10 +431,13 @@ class MetaSource:
             last.cause, self._redact(last.message), platform=PLATFORM, retry_after_s=max(retry_after_s, 1)
         )
 
-    def _attempt(self, url: str, params: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
+    def _attempt(self, method: str, url: str, params: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
         self.requests_made += 1
         try:
-            response = self._client.get(url, params=params or None, headers=headers)
+            if method == "GET":
+                response = self._client.get(url, params=params or None, headers=headers)
+            else:
+                response = self._client.request(method, url, data=params, headers=headers)
         except httpx.HTTPError as error:
             raise _Retryable("vendor_down", f"Meta could not be reached ({type(error).__name__}).") from None
         warning = response.headers.get("x-ad-api-version-warning")
@@ -366,12 +493,13 @@ class MetaSource:
             return error.wait_s
         return self.backoff_base_s * 2 ** (state.attempt_number - 1)
 
-    def _log_retry(self, state: RetryCallState, url: str) -> None:
+    def _log_retry(self, state: RetryCallState, method: str, url: str) -> None:
         error = state.outcome.exception() if state.outcome else None
         logger.warning(
-            "meta %s (%s) on %s; attempt %d of %d, waiting %.1fs",
+            "meta %s (%s) on %s %s; attempt %d of %d, waiting %.1fs",
             getattr(error, "cause", "error"),
             self._redact(getattr(error, "message", "")),
+            method,
             self._redact(urlsplit(url).path),
             state.attempt_number,
             self.max_attempts,
