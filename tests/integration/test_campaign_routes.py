@@ -282,6 +282,9 @@ def test_in_live_a_platform_without_credentials_is_503_while_the_other_syncs(
         outcome = {p["platform"]: p for p in both.body["platforms"]}
         assert (outcome["meta"]["status"], outcome["meta"]["cause"]) == ("failed", "not_configured")
         assert outcome["google_ads"]["status"] == "synced"
+        health = invoke("SystemFunction", "system_health").body["dependencies"]
+        assert (health["meta"]["status"], health["meta"]["error"]) == ("not_configured", "not_configured")
+        assert health["google_ads"]["status"] == "up"
     reset_settings()
     live = db.execute(
         "SELECT spend FROM campaign_days d JOIN campaigns c ON c.id = d.campaign_id WHERE c.external_id = '777'"

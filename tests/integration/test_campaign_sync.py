@@ -210,3 +210,12 @@ def test_a_rejected_token_fails_that_platform_only_and_keeps_what_was_stored(met
     assert outcome.platforms[1].status == "synced"
     assert len(stored_days(db, "meta")) == 180  # still readable
     assert "EAAwrong" not in outcome.model_dump_json()
+
+
+def test_metas_version_warning_reaches_health_through_the_sync_record(meta, services):
+    from warroom.core.source_status import source_status
+
+    meta.version_warning = "v27.0 will be deprecated on 2027-11-04; upgrade to v28.0."
+    sync_source(meta_source(meta), now=NOW)
+    status = source_status("meta")
+    assert status["status"] == "up" and status["warning"] == meta.version_warning
