@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -113,3 +115,12 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
     cloud = start_local_cloud(tmp_path_factory.mktemp("warroom-dev"), "--no-reload")
     yield cloud
     cloud.stop()
+
+
+async def next_event(socket: Any, name: str, timeout_s: float = 15) -> dict[str, Any]:
+    """The next frame with this event name on a dashboard socket (other broadcasts may arrive first)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            frame = json.loads(await socket.recv())
+            if frame["event"] == name:
+                return frame

@@ -6,20 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import websockets
 
+from tests.e2e.conftest import next_event
+
 pytestmark = pytest.mark.e2e
-
-
-async def _next(socket: Any, event: str, seconds: float = 30) -> dict[str, Any]:
-    async with asyncio.timeout(seconds):
-        while True:
-            frame = json.loads(await socket.recv())
-            if frame["event"] == event:
-                return frame
 
 
 def test_every_campaign_route_answers_the_backfilled_mock_data(local_cloud):
@@ -63,14 +56,14 @@ def test_a_pacing_alert_reaches_a_connected_dashboard_after_a_sync(local_cloud):
         url = local_cloud.base_url.replace("http://", "ws://") + f"/ws?token={token}"
         async with websockets.connect(url) as socket:
             await socket.send(json.dumps({"action": "ping"}))
-            await _next(socket, "pong")
+            await next_event(socket, "pong")
             # WHEN a manager syncs both platforms
             synced = await asyncio.to_thread(
                 client.post, "/api/v1/campaigns/sync", json={}, headers=headers, timeout=60
             )
             assert synced.status_code == 200, synced.text
             # THEN the dashboard hears of the campaign that overspends
-            return synced.json(), await _next(socket, "campaign:alert")
+            return synced.json(), await next_event(socket, "campaign:alert")
 
     synced, alert = asyncio.run(scenario())
     assert [p["status"] for p in synced["platforms"]] == ["synced", "synced"]

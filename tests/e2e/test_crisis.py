@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 import websockets
 
+from tests.e2e.conftest import next_event
+
 pytestmark = pytest.mark.e2e
-
-
-async def _next(socket: Any, event: str, seconds: float = 15) -> dict[str, Any]:
-    async with asyncio.timeout(seconds):
-        while True:
-            frame = json.loads(await socket.recv())
-            if frame["event"] == event:
-                return frame
 
 
 def test_a_simulated_crisis_is_detected_acknowledged_and_resolved_on_a_live_dashboard(local_cloud):
@@ -31,14 +24,14 @@ def test_a_simulated_crisis_is_detected_acknowledged_and_resolved_on_a_live_dash
         url = local_cloud.base_url.replace("http://", "ws://") + f"/ws?token={token}"
         async with websockets.connect(url) as socket:
             await socket.send(json.dumps({"action": "ping"}))
-            await _next(socket, "pong")
+            await next_event(socket, "pong")
             # WHEN an admin injects the crisis scenario through the real pipeline
             simulated = await asyncio.to_thread(
                 client.post, "/api/v1/admin/simulate", json={"scenario": "crisis"}, headers=headers, timeout=60
             )
             assert simulated.status_code == 200, simulated.text
             # THEN the dashboard hears of it
-            detected = await _next(socket, "crisis:detected")
+            detected = await next_event(socket, "crisis:detected")
             # AND staff acknowledge and resolve it through the Alert Center
             alert_id = detected["data"]["id"]
             acknowledged = await asyncio.to_thread(
@@ -47,7 +40,7 @@ def test_a_simulated_crisis_is_detected_acknowledged_and_resolved_on_a_live_dash
             assert acknowledged.status_code == 200, acknowledged.text
             resolved = await asyncio.to_thread(client.post, f"/api/v1/alerts/{alert_id}/resolve", headers=headers)
             assert resolved.status_code == 200, resolved.text
-            closed = await _next(socket, "crisis:resolved")
+            closed = await next_event(socket, "crisis:resolved")
             return simulated.json(), detected, acknowledged.json(), closed
 
     simulated, detected, acknowledged, closed = asyncio.run(scenario())

@@ -10,20 +10,13 @@ import httpx
 import pytest
 import websockets
 
+from tests.e2e.conftest import next_event
+
 pytestmark = pytest.mark.e2e
 
 
 def _ws_url(local_cloud, token: str) -> str:
     return local_cloud.base_url.replace("http://", "ws://") + f"/ws?token={token}"
-
-
-async def _next_event(socket, name: str, timeout_s: float = 5) -> dict:
-    """The next frame with this event name (other broadcasts may arrive first)."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            frame = json.loads(await socket.recv())
-            if frame["event"] == name:
-                return frame
 
 
 def test_a_bad_token_never_opens_a_socket(local_cloud):
@@ -46,14 +39,14 @@ def test_ping_pong_and_data_mode_change_reaches_every_client(local_cloud):
         ):
             # GIVEN two connected dashboards that ping
             await first.send(json.dumps({"action": "ping"}))
-            pong = await _next_event(first, "pong")
+            pong = await next_event(first, "pong")
             # WHEN an admin changes the data mode over HTTP
             async with httpx.AsyncClient(base_url=local_cloud.base_url) as http:
                 changed = await http.put(
                     "/api/v1/settings/data-mode", json={"mode": "LIVE"}, headers={"Authorization": f"Bearer {admin}"}
                 )
                 assert changed.status_code == 200
-                received = [await _next_event(s, "system:data-mode-change") for s in (first, second)]
+                received = [await next_event(s, "system:data-mode-change") for s in (first, second)]
                 await http.put(
                     "/api/v1/settings/data-mode", json={"mode": "MOCK"}, headers={"Authorization": f"Bearer {admin}"}
                 )
@@ -74,9 +67,9 @@ def test_a_malformed_frame_gets_an_error_and_the_socket_stays_open(local_cloud):
     async def scenario():
         async with websockets.connect(_ws_url(local_cloud, local_cloud.admin_token())) as socket:
             await socket.send("{{{")
-            error = await _next_event(socket, "error")
+            error = await next_event(socket, "error")
             await socket.send(json.dumps({"action": "ping"}))
-            return error, await _next_event(socket, "pong")
+            return error, await next_event(socket, "pong")
 
     error, pong = asyncio.run(scenario())
     assert error["data"]["code"] == "bad_request"
@@ -95,7 +88,7 @@ def test_management_api_speaks_to_boto3_and_gone_connections_are_cleaned_up(loca
     async def scenario():
         async with websockets.connect(_ws_url(local_cloud, local_cloud.admin_token())) as socket:
             await socket.send(json.dumps({"action": "ping"}))
-            connection_id = (await _next_event(socket, "pong"))["data"]["connection_id"]
+            connection_id = (await next_event(socket, "pong"))["data"]["connection_id"]
             info = await asyncio.to_thread(client.get_connection, ConnectionId=connection_id)
             await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=b'{"event":"hello"}')
             hello = json.loads(await socket.recv())
