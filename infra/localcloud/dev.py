@@ -73,6 +73,7 @@ def run_dev(options: DevOptions) -> int:
         config = prepare(options, services)
         release_database()  # the serving process opens its own pool
         say(f"ready in {time.perf_counter() - started:.2f} s: {config.url}/api/v1/docs")
+        say_localstack_example(config)
         if options.reload:
             _serve_reloading(config)
         else:
@@ -86,6 +87,21 @@ def run_dev(options: DevOptions) -> int:
         services.stop()
         say("stopped")
     return 0
+
+
+def say_localstack_example(config: LocalCloudConfig) -> None:
+    """When this instance started its own LocalStack: two lines to paste into Python to look at its resources.
+
+    They use ``localstack-client`` (the ``dev`` extra) and are printed bare, without the console's prefix, so
+    they can be copied as they are.
+    """
+    if "localstack" not in config.service_pids:
+        return
+    from localcloud.localstack import python_example
+
+    say("inspect its LocalStack (queues, buckets, secrets) from Python with localstack-client:")
+    for line in python_example(config.urls.aws_endpoint_url, os.environ.get("AWS_DEFAULT_REGION", "us-east-1")):
+        print(line, flush=True)
 
 
 def serve_gateway(config: LocalCloudConfig) -> None:

@@ -29,6 +29,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from localcloud.services import ManagedService, free_port, spawn_server, wait_until_ready
 
@@ -156,6 +157,24 @@ def start_localstack(
     service.url = f"http://{listen}"
     wait_until_ready(service, lambda: _check_health(service.url), ConnectionError)
     return service
+
+
+def python_example(url: str, region: str = "us-east-1") -> tuple[str, str]:
+    """Two lines of Python that list the queues of the LocalStack at ``url`` with ``localstack-client``.
+
+    What ``warroom dev --aws localstack`` prints once ready, for a developer to look at what the system made
+    (``localstack-client`` is in the ``dev`` extra, never in the layer). Its ``Session`` is told this LocalStack's
+    host and port (not its default 4566); it prefers ``$AWS_ENDPOINT_URL`` when that is set.
+
+    >>> python_example("http://127.0.0.1:4599")[1]
+    'Session(localstack_host="127.0.0.1:4599").client("sqs").list_queues()'
+    """
+    host = urlsplit(url).netloc
+    region_argument = "" if region == "us-east-1" else f', region_name="{region}"'
+    return (
+        "from localstack_client.session import Session",
+        f'Session(localstack_host="{host}"{region_argument}).client("sqs").list_queues()',
+    )
 
 
 class _NotReady(ConnectionError):

@@ -10,10 +10,12 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.conftest import PROJECT_ROOT
@@ -46,6 +48,7 @@ FORBIDDEN_TOP_LEVEL = (
     "starlette",
     "watchfiles",
     "cfnlint",
+    "localstack_client",
     "localcloud",
     "pip",
     "setuptools",
@@ -98,6 +101,12 @@ def _top_level_names(layer: Path) -> set[str]:
     return {entry.name.split(".")[0] for entry in layer.iterdir() if not entry.name.endswith((".dist-info", ".libs"))}
 
 
+def _development_distributions() -> set[str]:
+    """Every distribution pyproject's extras name (``dev``, ``build``): development tools, never for Lambda."""
+    extras = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    return {canonicalize_name(Requirement(item).name) for items in extras.values() for item in items}
+
+
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """`make build` into a fresh folder, once for this module."""
@@ -146,6 +155,10 @@ def test_layer_holds_runtime_dependencies_and_no_local_only_package(build: Build
     assert sorted(names & set(FORBIDDEN_TOP_LEVEL)) == []
     forbidden_distributions = {canonicalize_name(name) for name in FORBIDDEN_TOP_LEVEL} | {"cfn-lint"}
     assert sorted(distributions & forbidden_distributions) == []
+    # AND no development package (pyproject's dev and build extras, localstack-client among them) is
+    development = _development_distributions()
+    assert "localstack-client" in development
+    assert sorted(distributions & development) == []
     # AND no bytecode compiled on this machine is shipped
     assert list(build.layer.rglob("__pycache__")) == []
 
