@@ -57,8 +57,13 @@ DEFAULT_PERIOD_DAYS = 30
 _RATIO = Decimal("0.0001")
 CAMPAIGNS_KEYSET = Keyset("campaigns.list", NameIdPosition)
 AD_SETS_KEYSET = Keyset("campaigns.ad_sets", NameIdPosition)
-# Cached period answers live for the shortest of the platforms' TTLs (the seed: Meta 1 h, Google Ads 15 min).
-PERIOD_CACHE_TTL_S = min(cache.CACHE_TTLS_S["meta_insights"] or 3600, cache.CACHE_TTLS_S["google_ads"] or 900)
+# How long a cached answer may live (the seed: Meta insights 1 h, Google Ads 15 min; answers across both
+# platforms the shorter). Every sync bumps the data version, so none outlives the figures it was made from.
+CACHE_TTL_S = {
+    "meta": cache.CACHE_TTLS_S["meta_insights"] or 3600,
+    "google_ads": cache.CACHE_TTLS_S["google_ads"] or 900,
+}
+PERIOD_CACHE_TTL_S = min(CACHE_TTL_S.values())
 _VERSION_KEY = "campaigns:data_version"
 
 CAMPAIGN_COLUMNS = (
@@ -135,7 +140,7 @@ def bump_data_version() -> None:
     cache.run("incr", lambda r: r.incr(_VERSION_KEY))
 
 
-def _cached(name: str, parts: tuple[Any, ...], compute: Any) -> Any:
+def _cached(name: str, parts: tuple[Any, ...], compute: Any, ttl_s: int = PERIOD_CACHE_TTL_S) -> Any:
     version = cache.run("get", lambda r: r.get(_VERSION_KEY)) or "0"
     digest = hashlib.sha256(repr((name, version, parts)).encode()).hexdigest()[:32]
     key = f"campaigns:answer:{digest}"
@@ -144,7 +149,7 @@ def _cached(name: str, parts: tuple[Any, ...], compute: Any) -> Any:
         return json.loads(hit)  # as it was answered; the route's model validates it again
     answer = compute()
     text = answer.model_dump_json(by_alias=True)
-    cache.run("set", lambda r: r.set(key, text, ex=PERIOD_CACHE_TTL_S))
+    cache.run("set", lambda r: r.set(key, text, ex=ttl_s))
     return answer
 
 
@@ -366,13 +371,15 @@ def _insights(platform: str, external_id: str | None, query: DateRangeQuery) -> 
 def campaign_insights(platform: str, external_id: str, query: DateRangeQuery) -> Any:
     """One platform campaign's days (by the platform's own id), as Meta's insights or Google's performance."""
     since, until = resolve_period(query)
-    return _cached("insights", (platform, external_id, since, until), lambda: _insights(platform, external_id, query))
+    key = (platform, external_id, since, until)
+    return _cached("insights", key, lambda: _insights(platform, external_id, query), CACHE_TTL_S[platform])
 
 
 def account_insights(platform: str, query: DateRangeQuery) -> Any:
     """The platform account's days: every campaign summed per day."""
     since, until = resolve_period(query)
-    return _cached("insights", (platform, None, since, until), lambda: _insights(platform, None, query))
+    key = (platform, None, since, until)
+    return _cached("insights", key, lambda: _insights(platform, None, query), CACHE_TTL_S[platform])
 
 
 def list_ad_sets(query: AdSetQuery) -> Page[AdSetOut]:
