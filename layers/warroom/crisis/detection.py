@@ -15,8 +15,11 @@ One run, in one transaction under an advisory lock (two containers never judge t
 3. **Findings** of :func:`warroom.crisis.detector.detect` whose episode ends after the evaluated window
    starts, and ended no longer ago than the auto-resolve period (a sync that catches up on an old,
    finished burst does not raise an alarm for it).
-4. **Crises**, most specific subject first: update the subject's open crisis, or respect its cooldown,
-   or fold the finding into another open crisis that already owns most of its mentions, or open one.
+4. **Crises**, most specific subject first (topics, keywords, channels, the campaign): update the subject's
+   open crisis, or respect its cooldown, or -- when open (or cooling) crises on subjects inside it share its
+   burst -- judge it again with their mentions taken out of its window and history
+   (:mod:`warroom.crisis.attribution`): if what is left does not meet the rules, the surge is theirs, recorded
+   as a related subject of each; otherwise, or with no such crises, open one.
    The window's mentions are linked through ``crisis_event_id``; each change is a timeline row and an
    audit record.
 5. **Auto-resolve**: open detected crises with no evidence for ``crisis_auto_resolve_minutes``.
@@ -41,11 +44,13 @@ from psycopg.types.json import Jsonb
 from warroom.audit import record_audit, set_actor
 from warroom.core.db import connection
 from warroom.crisis import notify
+from warroom.crisis.attribution import attribute
 from warroom.crisis.detector import DEFAULT_PARAMS, DetectorParams, Finding, densify, detect
 from warroom.crisis.settings import read_crisis_settings
 from warroom.crisis.store import record_change
+from warroom.mentions.models import SOURCES
 from warroom.mentions.rollups import busiest_subjects, subject_series
-from warroom.mentions.subjects import count_window_mentions, link_window_to_crisis
+from warroom.mentions.subjects import count_window_mentions, link_window_to_crisis, unclaimed_series
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +117,15 @@ class _Claim:
     crisis_id: str | None  # None: a subject in cooldown (its evidence opens nothing)
 
 
+def _recorded_related(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
+    rows = conn.execute(
+        "SELECT c.id, r ->> 'dimension' AS dimension, r ->> 'value' AS value FROM crisis_events AS c"
+        " CROSS JOIN LATERAL jsonb_array_elements(coalesce(c.metadata -> 'related_subjects', '[]')) AS r"
+        " WHERE c.kind = 'detected' AND c.status <> 'resolved'"
+    ).fetchall()
+    return {(str(r["id"]), r["dimension"], r["value"]) for r in rows}
+
+
 def _open_claims(conn: psycopg.Connection) -> list[_Claim]:
     rows = conn.execute(
         "SELECT id, subject_dimension, subject_value FROM crisis_events"
@@ -120,19 +134,112 @@ def _open_claims(conn: psycopg.Connection) -> list[_Claim]:
     return [_Claim(r["subject_dimension"], r["subject_value"], str(r["id"])) for r in rows]
 
 
-def _claimed_by(
-    conn: psycopg.Connection, dimension: str, value: str, finding: Finding, claims: list[_Claim]
-) -> tuple[float, int, _Claim | None]:
-    """The window's mentions of this subject: how many, and how many the best-matching claim explains.
+# How specific a subject is: a topic or keyword (peers that overlap), a channel, the whole campaign.
+_SPECIFICITY = {"topic": 0, "keyword": 0, "source": 1, "all": 2}
 
-    Any other open subject may explain it -- a topic its channel's surge, a keyword crisis its topic's --
-    except the whole campaign: a campaign-wide crisis does not explain away a topic's own."""
-    usable = [c for c in claims if c.dimension != "all" and (c.dimension, c.value) != (dimension, value)]
-    total, counts = count_window_mentions(
+
+@dataclass(frozen=True)
+class _Run:
+    """What every finding of one run is judged against: the history, the evaluated window, the clock."""
+
+    history_start: dt.datetime
+    series_end: dt.datetime
+    since: dt.datetime
+    stale_before: dt.datetime
+    last_bucket_fraction: float
+    # The subjects of each dimension that have findings in this run (whose series attribution may need).
+    wanted: dict[str, list[str]] = field(default_factory=dict)
+    # Their series without the topic and keyword crises' mentions, read once per dimension and set of crises.
+    unclaimed: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, list[dict[str, Any]]]] = field(
+        default_factory=dict
+    )
+    # (crisis id, dimension, value) already recorded as related: each run re-finds the bursts still in its window.
+    related: set[tuple[str, str, str]] = field(default_factory=set)
+
+
+def _explaining(dimension: str, value: str, claims: list[_Claim]) -> list[_Claim]:
+    """The claims that may explain a surge of this subject: open (or cooling) crises on subjects more specific
+    than it, or on a peer topic or keyword. Never the whole campaign (a campaign-wide crisis does not explain
+    away a topic's own) and never a channel for a topic (the most specific subject owns a burst)."""
+    rank = _SPECIFICITY[dimension]
+    return [
+        c
+        for c in claims
+        if (c.dimension, c.value) != (dimension, value)
+        and (_SPECIFICITY[c.dimension] < rank or (_SPECIFICITY[c.dimension] == rank == 0))
+    ]
+
+
+def _residual(
+    conn: psycopg.Connection, dimension: str, value: str, claims: list[_Claim], params: DetectorParams, run: _Run
+) -> list[Any]:
+    """The subject's series without the mentions of the crises that may explain it: every open (or cooling)
+    topic and keyword crisis, and for the campaign every channel crisis too. One query per dimension and set
+    of crises serves every subject of the run."""
+    inside = tuple(sorted({(c.dimension, c.value) for c in claims if _SPECIFICITY[c.dimension] == 0}))
+    grouped = "source" if dimension == "all" else dimension
+    key = (grouped, inside)
+    if key not in run.unclaimed:
+        values = list(SOURCES) if grouped == "source" else run.wanted.get(grouped, [value])
+        rows = unclaimed_series(
+            conn, grouped, values, list(inside), run.history_start, run.series_end, params.bucket_minutes
+        )
+        by_value: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_value.setdefault(row["value"], []).append(row)
+        run.unclaimed[key] = by_value
+    if dimension == "all":
+        channels = {c.value for c in claims if c.dimension == "source"}
+        rows = [r for source, series in run.unclaimed[key].items() if source not in channels for r in series]
+    else:
+        rows = run.unclaimed[key].get(value, [])
+    return densify(
+        ((r["bucket"], r["total"], r["negative"], r["strongly_negative"]) for r in rows),
+        run.history_start,
+        run.series_end,
+        params.bucket_minutes,
+    )
+
+
+def _attributed(
+    conn: psycopg.Connection,
+    dimension: str,
+    value: str,
+    finding: Finding,
+    claims: list[_Claim],
+    params: DetectorParams,
+    run: _Run,
+) -> tuple[Finding | None, list[_Claim], dict[str, Any]]:
+    """``(finding to open, claims that share the burst, attribution figures)``: the finding is None when open
+    crises inside this subject explain its surge (:mod:`warroom.crisis.attribution`), or what is left of it
+    once their subjects' mentions are taken out, when that still meets the rules on its own."""
+    usable = _explaining(dimension, value, claims)
+    if not usable:
+        return finding, [], {}
+    _, counts = count_window_mentions(
         conn, (dimension, value), [(c.dimension, c.value) for c in usable], finding.start, finding.end
     )
-    best = max(range(len(usable)), key=lambda n: counts[n], default=None)
-    return total, (counts[best] if best is not None else 0), (usable[best] if best is not None else None)
+    sharing = [c for c, n in zip(usable, counts, strict=True) if n > 0]
+    if not sharing:
+        return finding, [], {}
+    residual = _residual(conn, dimension, value, claims, params, run)
+    result = attribute(
+        finding,
+        residual,
+        params,
+        evaluate_from=run.since,
+        last_bucket_fraction=run.last_bucket_fraction,
+        stale_before=run.stale_before,
+    )
+    figures = {
+        "explained_by": [{"dimension": c.dimension, "value": c.value} for c in dict.fromkeys(sharing)],
+        "observed": result.observed,
+        "excess": round(result.excess, 2),
+        "explained": result.explained,
+        "residual": result.residual,
+    }
+    own = evidence_window(result.own, params) if result.own is not None else None
+    return own, sharing, figures
 
 
 def subject_label(dimension: str, value: str) -> str:
@@ -196,6 +303,7 @@ def _apply_finding(
     events: list[notify.Change],
     params: DetectorParams,
     claims: list[_Claim],
+    run: _Run,
 ) -> None:
     open_row = conn.execute(
         "SELECT id, severity, status FROM crisis_events WHERE kind = 'detected' AND subject_dimension = %s"
@@ -252,15 +360,17 @@ def _apply_finding(
     if cooling:
         claims.append(_Claim(dimension, value, None))
         return
-    # Explained already: mentions of an open crisis's (or a cooling) subject make up at least half of this
-    # subject's excess over its baseline -- the same burst seen from further away (a topic's channel, the campaign).
-    total, claimed, claim = _claimed_by(conn, dimension, value, finding, claims)
-    expected = finding.baseline * (finding.end - finding.start) / dt.timedelta(minutes=params.window_minutes)
-    if claim is not None and claimed >= max(total - expected, 1.0) / 2:
-        if claim.crisis_id is not None:
-            _add_related(conn, claim.crisis_id, dimension, value)
+    # Explained already: with the mentions of the open (and cooling) crises inside this subject taken out,
+    # what is left does not meet the rules -- the same bursts seen from further away (their channel, the campaign).
+    own, sharing, attribution = _attributed(conn, dimension, value, finding, claims, params, run)
+    if own is None:
+        for claim in sharing:
+            if claim.crisis_id is not None and (claim.crisis_id, dimension, value) not in run.related:
+                _add_related(conn, claim.crisis_id, dimension, value)
+                run.related.add((claim.crisis_id, dimension, value))
         outcome.related.append(f"{dimension}:{value}")
         return
+    finding = own
     row = conn.execute(
         """
         INSERT INTO crisis_events (kind, subject_dimension, subject_value, title, severity, status, detected_at,
@@ -285,6 +395,8 @@ def _apply_finding(
     crisis_id = str(row["id"])
     samples = _link_mentions(conn, crisis_id, dimension, value, finding)
     trigger_data = _trigger(dimension, value, finding, samples, trigger)
+    if attribution:
+        trigger_data["attribution"] = attribution  # what the crises inside it explained, and what was left
     conn.execute("UPDATE crisis_events SET metadata = %s WHERE id = %s", (Jsonb(trigger_data), crisis_id))
     record_change(
         conn, crisis_id, "detected", "active", finding.severity, f"{finding.rule} on {subject_label(dimension, value)}"
@@ -364,8 +476,14 @@ def detect_crises(
         outcome.findings = len(findings)
         findings.sort(key=lambda f: (SUBJECT_DIMENSIONS.index(f[0]), -f[2].severity, f[1]))
         claims = _open_claims(conn)
+        run = _Run(history_start, series_end, since, stale_before, max((now - _align(now, width)) / width, 0.05))
+        for dimension, value, _ in findings:
+            run.wanted.setdefault(dimension, []).append(value)
+        run.related.update(_recorded_related(conn))
         for dimension, value, finding in findings:
-            _apply_finding(conn, dimension, value, finding, now, settings, trigger, outcome, events, params, claims)
+            _apply_finding(
+                conn, dimension, value, finding, now, settings, trigger, outcome, events, params, claims, run
+            )
         outcome.resolved = _auto_resolve(conn, now, settings)
         events += [("crisis:resolved", crisis_id, None) for crisis_id in outcome.resolved]
     notify.after_changes(events, settings["alert_email_min_severity"])

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from warroom.mentions.models import NEGATIVE_BELOW, STRONGLY_NEGATIVE_BELOW
 from warroom.mentions.queries import MENTION_SELECT, mention_out
 
 Subject = tuple[str, str]
@@ -51,6 +52,51 @@ def count_window_mentions(
         params,
     ).fetchone()
     return row["total"], [row[f"c{n}"] for n in range(len(others))]
+
+
+_GROUPED = {  # (the value a mention counts under, the FROM that yields one row per such value)
+    "source": ("m.source", "mentions AS m"),
+    "topic": ("t.value", "mentions AS m CROSS JOIN LATERAL unnest(m.topics) AS t(value)"),
+    "keyword": ("t.value", "mentions AS m CROSS JOIN LATERAL unnest(m.keywords) AS t(value)"),
+}
+
+
+def unclaimed_series(
+    conn: psycopg.Connection,
+    dimension: str,
+    values: list[str],
+    excluded: list[Subject],
+    start: dt.datetime,
+    end: dt.datetime,
+    width_min: int,
+) -> list[dict[str, Any]]:
+    """For each of ``values`` of ``dimension`` (``source``, ``topic`` or ``keyword``), the series of its mentions
+    that count under none of ``excluded``, in buckets of ``width_min`` minutes over [start, end): value, bucket,
+    total, negative, strongly_negative (the rollups' thresholds; empty buckets absent).
+
+    What is left of a subject's volume once the subjects of open crises inside it are taken out -- over the
+    history as well as the window, so its baseline is measured the same way. One query serves every subject of
+    a dimension in a detection run (the campaign's is the sum over the channels)."""
+    column, source = _GROUPED[dimension]
+    params: dict[str, Any] = {"start": start, "end": end, "width": width_min, "values": values}
+    others = []
+    for n, (other_dimension, other_value) in enumerate(excluded):
+        params[f"x{n}"] = other_value
+        others.append(_subject_filter(other_dimension, f"x{n}"))
+    outside = f" AND NOT ({' OR '.join(others)})" if others else ""
+    return conn.execute(
+        f"""
+        SELECT {column} AS value,
+               date_bin(make_interval(mins => %(width)s), m.published_at, TIMESTAMPTZ 'epoch') AS bucket,
+               count(*)::int AS total,
+               count(*) FILTER (WHERE m.sentiment_score < {NEGATIVE_BELOW})::int AS negative,
+               count(*) FILTER (WHERE m.sentiment_score < {STRONGLY_NEGATIVE_BELOW})::int AS strongly_negative
+        FROM {source}
+        WHERE m.published_at >= %(start)s AND m.published_at < %(end)s AND {column} = ANY(%(values)s){outside}
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,  # noqa: S608  (the filters and thresholds are constants; values are parameters)
+        params,
+    ).fetchall()
 
 
 def link_window_to_crisis(
