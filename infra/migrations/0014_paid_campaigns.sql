@@ -2,7 +2,7 @@
 --
 -- Decisions (see warroom/campaigns/__init__.py):
 -- * `campaigns` holds what the platform says of a campaign; `campaign_days` one row per campaign and day with
---   typed columns. Money is NUMERIC in the account's currency (Google's micros divide exactly into 6 decimals),
+--   typed columns and the campaign's running totals through that day (a period is two index look-ups). Money is NUMERIC in the account's currency (Google's micros divide exactly into 6 decimals),
 --   never a float. ctr, cpc, cpm and cpa are derived from the sums when read, never stored or averaged.
 -- * A re-synced day replaces the stored one (platforms restate recent days): the primary key makes the upsert
 --   idempotent on (platform, external id, date) through the campaign's unique (platform, external_id).
@@ -42,11 +42,17 @@ CREATE TABLE campaign_days (
     clicks      BIGINT NOT NULL DEFAULT 0 CHECK (clicks >= 0),
     spend       NUMERIC(18, 6) NOT NULL DEFAULT 0 CHECK (spend >= 0),
     conversions NUMERIC(18, 6),
+    -- Running totals of the campaign through this day (conversions: missing ones as 0), kept by the upsert: any
+    -- period's totals are two look-ups per campaign (through `to`, minus through the day before `from`).
+    cum_impressions BIGINT NOT NULL DEFAULT 0,
+    cum_clicks      BIGINT NOT NULL DEFAULT 0,
+    cum_spend       NUMERIC(20, 6) NOT NULL DEFAULT 0,
+    cum_conversions NUMERIC(20, 6) NOT NULL DEFAULT 0,
     synced_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-    PRIMARY KEY (campaign_id, day)
+    -- The look-ups read the key's index alone, without touching the table.
+    PRIMARY KEY (campaign_id, day) INCLUDE (cum_impressions, cum_clicks, cum_spend, cum_conversions)
 );
--- A period's totals (summary, top, pacing) read this index alone, without touching the table.
-CREATE INDEX idx_campaign_days_day ON campaign_days (day) INCLUDE (campaign_id, impressions, clicks, spend, conversions);
+CREATE INDEX idx_campaign_days_day ON campaign_days (day);
 
 CREATE TABLE campaign_ad_sets (
     id                UUID PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -112,6 +112,17 @@ def stored_days(db, platform: str) -> dict[tuple[str, dt.date], Decimal]:
     return {(r["external_id"], r["day"]): r["spend"] for r in rows}
 
 
+def running_totals_wrong(db) -> int:
+    """Days whose stored running totals are not the sums of the campaign's days through them."""
+    return db.execute(
+        "SELECT count(*) AS n FROM (SELECT cum_impressions, cum_clicks, cum_spend, cum_conversions,"
+        " sum(impressions) OVER w AS i, sum(clicks) OVER w AS k, sum(spend) OVER w AS s,"
+        " sum(coalesce(conversions, 0)) OVER w AS c FROM campaign_days"
+        " WINDOW w AS (PARTITION BY campaign_id ORDER BY day)) AS t"
+        " WHERE (cum_impressions, cum_clicks, cum_spend, cum_conversions) <> (i, k, s, c)"
+    ).fetchone()["n"]
+
+
 def test_a_first_sync_backfills_sixty_days_of_both_platforms_to_the_cent(meta, google, db):
     outcome = sync_campaigns(sources={"meta": [meta_source(meta)], "google_ads": [google_source(google)]}, now=NOW)
 
@@ -160,6 +171,11 @@ def test_a_second_sync_changes_nothing_and_a_restated_day_is_replaced(meta, goog
     assert third.platforms[0].accounts[0]["days"]["restated"] == 1
     assert stored_days(db, "meta")[(campaign, restated_day)] == Decimal("77.07")
     assert db.execute("SELECT count(*) AS n FROM campaign_days").fetchone()["n"] == 5 * 60
+    # the running totals every period answer is made of moved with it, on that day and every later one
+    assert running_totals_wrong(db) == 0
+    totals = summary(DateRangeQuery(**{"from": restated_day.isoformat(), "to": TODAY.isoformat()}))
+    meta_spend = sum(v for (c, day), v in stored_days(db, "meta").items() if day >= restated_day)
+    assert {p.platform: p.spend for p in totals.platforms}["meta"] == meta_spend
 
 
 def test_an_interrupted_sync_resumes_at_the_first_day_it_did_not_store(meta, db):
@@ -179,6 +195,7 @@ def test_an_interrupted_sync_resumes_at_the_first_day_it_did_not_store(meta, db)
     days = stored_days(db, "meta")
     assert len(days) == 3 * 60 and {day for _, day in days} == set(BACKFILL)
     assert read_cursor("meta", meta.account_id) == {"synced_through": TODAY.isoformat()}
+    assert running_totals_wrong(db) == 0  # the chunks were stored oldest first, each continuing the last
 
 
 def test_googles_daily_quota_pauses_it_until_midnight_pacific_while_meta_keeps_syncing(meta, google, db):

@@ -31,7 +31,7 @@ from typing import Any
 import psycopg
 
 from warroom.campaigns.models import PacingItem, PacingOut, Platform
-from warroom.campaigns.queries import CAMPAIGN_COLUMNS, campaign_out
+from warroom.campaigns.queries import CAMPAIGN_COLUMNS, RUNNING_TOTALS_THROUGH, campaign_out
 from warroom.campaigns.settings import PACING_OVER_PCT, PACING_UNDER_PCT
 from warroom.core.db import connection
 from warroom.core.settings import read_settings
@@ -40,6 +40,12 @@ _CENT = Decimal("0.01")
 _SHARE = Decimal("0.0001")
 _PCT = Decimal("0.1")
 MIN_ELAPSED = dt.timedelta(days=1)
+# Each flight's spend to date from the campaign's running totals (two index look-ups per campaign).
+_SPEND_TO_DATE = (
+    "SELECT f.id AS campaign_id, hi.cum_spend - coalesce(lo.cum_spend, 0) AS spend"  # noqa: S608  (our constants)
+    " FROM unnest(%(ids)s::uuid[], %(first)s::date[], %(last)s::date[]) AS f(id, first_day, last_day)"
+    + RUNNING_TOTALS_THROUGH.format(id="f.id", since="f.first_day", until="f.last_day")
+)
 
 
 @dataclass(frozen=True)
@@ -160,16 +166,13 @@ def pacing_items(
     spent = {
         str(r["campaign_id"]): Decimal(r["spend"])
         for r in conn.execute(
-            "SELECT d.campaign_id, sum(d.spend) AS spend"
-            " FROM unnest(%s::uuid[], %s::date[], %s::date[]) AS f(id, first_day, last_day)"
-            " JOIN campaign_days d ON d.campaign_id = f.id AND d.day BETWEEN f.first_day AND least(f.last_day, %s)"
-            " GROUP BY d.campaign_id",
-            (
-                [row["id"] for row, _ in flights],
-                [flight.first_day for _, flight in flights],
-                [flight.last_day for _, flight in flights],
-                today,
-            ),
+            _SPEND_TO_DATE,
+            {
+                "ids": [row["id"] for row, _ in flights],
+                "first": [flight.first_day for _, flight in flights],
+                # spend to date: through today, or the flight's last day when it has ended
+                "last": [min(flight.last_day, today) for _, flight in flights],
+            },
         )
     }
     return [

@@ -73,6 +73,32 @@ WITH incoming AS (
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS restated
 FROM written"""
 
+# The running totals of each campaign from its earliest day in the batch on: the totals through the day before
+# (one index look-up), plus a window sum over the days since. Only rows whose totals moved are rewritten.
+_RUNNING_TOTALS = """
+WITH affected AS (
+    SELECT campaign_id, min(day) AS since FROM unnest(%(campaign_id)s::uuid[], %(day)s::date[]) AS t(campaign_id, day)
+    GROUP BY campaign_id
+), base AS (
+    SELECT a.campaign_id, a.since, coalesce(p.cum_impressions, 0) AS i0, coalesce(p.cum_clicks, 0) AS k0,
+           coalesce(p.cum_spend, 0) AS s0, coalesce(p.cum_conversions, 0) AS c0
+    FROM affected AS a
+    LEFT JOIN LATERAL (
+        SELECT cum_impressions, cum_clicks, cum_spend, cum_conversions FROM campaign_days AS d
+        WHERE d.campaign_id = a.campaign_id AND d.day < a.since ORDER BY d.day DESC LIMIT 1
+    ) AS p ON true
+), running AS (
+    SELECT d.campaign_id, d.day,
+           b.i0 + sum(d.impressions) OVER w AS ci, b.k0 + sum(d.clicks) OVER w AS ck,
+           b.s0 + sum(d.spend) OVER w AS cs, b.c0 + sum(coalesce(d.conversions, 0)) OVER w AS cc
+    FROM campaign_days AS d JOIN base AS b ON b.campaign_id = d.campaign_id AND d.day >= b.since
+    WINDOW w AS (PARTITION BY d.campaign_id ORDER BY d.day)
+)
+UPDATE campaign_days AS d SET cum_impressions = r.ci, cum_clicks = r.ck, cum_spend = r.cs, cum_conversions = r.cc
+FROM running AS r
+WHERE d.campaign_id = r.campaign_id AND d.day = r.day
+  AND (d.cum_impressions, d.cum_clicks, d.cum_spend, d.cum_conversions) IS DISTINCT FROM (r.ci, r.ck, r.cs, r.cc)"""
+
 # The figures become JSON numbers in SQL, from numeric: exact, where a JSON encoder would go through float.
 _MIRROR = """
 INSERT INTO campaign_data (platform, campaign_id, metrics, date_recorded)
@@ -197,11 +223,21 @@ def upsert_days(
         "spend": [d.spend for d in batch],
         "conversions": [d.conversions for d in batch],
     }
-    row = conn.execute(_UPSERT_DAYS, {**figures, "campaign_id": [ids[d.external_id] for d in batch]}).fetchone()
+    keys = {"campaign_id": [ids[d.external_id] for d in batch], "day": figures["day"]}
+    row = conn.execute(_UPSERT_DAYS, {**figures, **keys}).fetchone()
+    if row["inserted"] or row["restated"]:
+        conn.execute(_RUNNING_TOTALS, keys)
     mirror = {"platform": SEED_PLATFORM[platform], "external_id": [d.external_id for d in batch]}
     conn.execute(_MIRROR, {**figures, **mirror, "raw": [Jsonb(d.raw, dumps=_raw_dumps) for d in batch]})
     inserted, restated = int(row["inserted"]), int(row["restated"])
     return DayCounts(inserted, restated, len(batch) - inserted - restated, unknown)
+
+
+def recompute_running_totals(conn: psycopg.Connection) -> int:
+    """Every campaign's running totals from its first day (after a bulk load that bypassed the upsert)."""
+    rows = conn.execute("SELECT campaign_id, min(day) AS day FROM campaign_days GROUP BY campaign_id").fetchall()
+    keys = {"campaign_id": [r["campaign_id"] for r in rows], "day": [r["day"] for r in rows]}
+    return conn.execute(_RUNNING_TOTALS, keys).rowcount if rows else 0
 
 
 def _raw_dumps(value: Any) -> str:
