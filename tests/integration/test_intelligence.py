@@ -22,8 +22,8 @@ from localcloud.services import free_port
 from tests.conftest import load_event
 from tests.fake_openai import FakeOpenAI
 from tests.integration.auth_support import sent_emails, verify_sender
+from warroom.core.openai_client import strict_json_schema
 from warroom.intelligence.models import AnalysisResult, BriefNarrative
-from warroom.intelligence.openai_client import strict_json_schema
 from warroom.mentions.ingest import ingest_mentions
 from warroom.mentions.models import MentionIn
 

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.fake_openai import document_for
+from warroom.core.openai_client import _retry_after_s, response_format, strict_json_schema
 from warroom.intelligence.analysis import cache_key, normalise_text
 from warroom.intelligence.briefing import _event_detail, _event_time, day_bounds, template_narrative
 from warroom.intelligence.local_analysis import LOCAL_MODEL, Piece, analyse_locally
@@ -27,7 +28,6 @@ from warroom.intelligence.models import (
     Period,
     TopicFigure,
 )
-from warroom.intelligence.openai_client import _retry_after_s, response_format, strict_json_schema
 
 HOSTILE = "Disgraceful. Maria Alvarez lied about medicare. Terrible, awful record. #Scandal"
 FRIENDLY = "Great to see Maria Alvarez in Philadelphia tonight, she nailed healthcare! #Alvarez2026"

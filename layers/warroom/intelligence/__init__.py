@@ -6,7 +6,8 @@ Modules, each with its own docstring and example:
   :class:`~.models.BriefNarrative` are also the JSON schemas OpenAI must answer in.
 * :mod:`.analysis` -- ``POST /intelligence/analyze``: input, cache, and the MOCK / LIVE switch.
 * :mod:`.local_analysis` -- the MOCK path: VADER, keywords, entities, rule-based risk, template response.
-* :mod:`.openai_client` -- the LIVE path: the official ``openai`` SDK, structured outputs, ``ai_usage``.
+* :mod:`warroom.core.openai_client` -- the LIVE path: the official ``openai`` SDK, structured outputs,
+  ``ai_usage`` (in the core: documents embed and summarise through it too).
 * :mod:`.briefing` -- the daily brief: figures, narrative, storage, broadcast, email, the latest one.
 
 Decisions:

@@ -18,7 +18,7 @@ Steps, in order, so that the cheap failures come first:
    deleted, so ids keep naming the same text while the answer is cached.
 4. The mentions are read (404 naming every unknown id).
 5. MOCK: :func:`~warroom.intelligence.local_analysis.analyse_locally`. LIVE:
-   :func:`~warroom.intelligence.openai_client.complete_structured` (a 503 naming the cause when OpenAI
+   :func:`~warroom.core.openai_client.complete_structured` (a 503 naming the cause when OpenAI
    fails; nothing is cached then).
 """
 
@@ -38,9 +38,9 @@ from warroom.core import cache
 from warroom.core.data_mode import get_data_mode
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
+from warroom.core.openai_client import complete_structured, configured_model, record_usage
 from warroom.intelligence.local_analysis import LOCAL_MODEL, Piece, analyse_locally
 from warroom.intelligence.models import AnalysisOut, AnalysisResult, AnalyzeBody
-from warroom.intelligence.openai_client import complete_structured, configured_model, record_usage
 from warroom.mentions.queries import fetch_mention_rows
 
 ANALYSIS_CACHE_TTL_S = 3600

@@ -47,6 +47,7 @@ from warroom.core.config import DataMode, get_settings
 from warroom.core.data_mode import get_data_mode
 from warroom.core.db import connection
 from warroom.core.errors import NotFound
+from warroom.core.openai_client import AIUnavailable, complete_structured
 from warroom.core.settings import TIMEZONE, read_setting
 from warroom.crisis.store import count_unresolved, crises_between
 from warroom.intelligence.models import (
@@ -65,7 +66,6 @@ from warroom.intelligence.models import (
     SourceCount,
     TopicFigure,
 )
-from warroom.intelligence.openai_client import AIUnavailable, complete_structured
 from warroom.mentions.models import TrendingQuery, sentiment_label
 from warroom.mentions.queries import trending
 from warroom.mentions.rollups import Totals, window_totals
