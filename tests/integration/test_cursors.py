@@ -30,6 +30,7 @@ LISTS = [
     ("AuditFunction", "audit_list", "audit.entries"),
     ("CampaignsFunction", "campaigns_list", "campaigns.list"),
     ("MetaFunction", "meta_adsets", "campaigns.ad_sets"),
+    ("DocumentsFunction", "documents_list", "documents.list"),
 ]
 
 
@@ -72,6 +73,10 @@ def lists_with_two_pages(invoke, db):
             invoke("AlertsFunction", "alerts_create", token=token, body={"title": title, "severity": 5}).status == 201
         )
     sync_campaigns()  # the mock campaigns and their ad sets
+    db.execute(
+        "INSERT INTO documents (filename, file_path, status) VALUES ('a.md', 's3://b/documents/a.md', 'pending'),"
+        " ('b.md', 's3://b/documents/b.md', 'pending')"
+    )
     now = dt.datetime.now(dt.UTC)
     ingest_mentions(
         MockSource(mean_per_minute=2.0, page_size=1000).fetch(now - dt.timedelta(minutes=10), now, None).mentions

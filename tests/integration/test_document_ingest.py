@@ -38,7 +38,8 @@ def test_sample_event_registers_the_upload_and_skips_the_test_event(db, lambda_r
     # WHEN the function handles it
     result = lambda_runtime.invoke(FUNCTION, event)
 
-    # THEN no record failed and exactly the upload was registered, waiting for processing
+    # THEN no record failed and exactly the upload was registered; the sample's object is not in this emulator,
+    # so processing marks it failed with that reason (not retried: retrying cannot bring it back)
     assert result == {"batchItemFailures": []}
     rows = db.execute("SELECT * FROM documents").fetchall()
     assert len(rows) == 1
@@ -47,10 +48,11 @@ def test_sample_event_registers_the_upload_and_skips_the_test_event(db, lambda_r
     assert document["file_path"] == "s3://warroom-local-uploadsbucket/documents/briefing.pdf"
     assert (document["s3_bucket"], document["s3_key"]) == ("warroom-local-uploadsbucket", "documents/briefing.pdf")
     assert (document["status"], document["size_bytes"], document["content_type"]) == (
-        "uploaded",
+        "failed",
         48213,
         "application/pdf",
     )
+    assert document["error_reason"] == "missing_object"
 
 
 def test_a_redelivered_notification_changes_nothing(db, lambda_runtime):
@@ -82,7 +84,7 @@ def test_an_overwritten_object_is_registered_again_but_a_late_older_notification
 
     # THEN the row describes the newest object
     (row,) = db.execute("SELECT size_bytes, s3_etag, status FROM documents WHERE s3_key = %s", (key,)).fetchall()
-    assert row == {"size_bytes": 200, "s3_etag": "v2", "status": "uploaded"}
+    assert row == {"size_bytes": 200, "s3_etag": "v2", "status": "failed"}  # v2 is not in the emulator
 
 
 def test_a_bad_record_fails_alone(db, lambda_runtime):

@@ -39,6 +39,12 @@ def test_retention_prunes_what_is_past_its_age_and_audits_the_counts(services, d
         " ('fresh', %s, now() + interval '4 minutes')",
         (account.id, account.id),
     )
+    # AND an upload announced two days ago whose file never came, and one announced an hour ago
+    db.execute(
+        "INSERT INTO documents (filename, file_path, status, created_at) VALUES"
+        " ('never.pdf', 's3://b/documents/x/never.pdf', 'pending', now() - interval '2 days'),"
+        " ('soon.pdf', 's3://b/documents/y/soon.pdf', 'pending', now() - interval '1 hour')"
+    )
     audit_before = db.execute("SELECT count(*) AS n FROM audit_logs").fetchone()["n"]
     # WHEN the daily job runs
     counts = lambda_runtime.invoke(RETENTION, load_event("retention_schedule"))
@@ -49,6 +55,7 @@ def test_retention_prunes_what_is_past_its_age_and_audits_the_counts(services, d
         "refresh_tokens": 1,
         "email_tokens": 1,
         "spent_mfa_tokens": 1,
+        "pending_documents": 1,
     }
     sessions = {str(r["id"]) for r in db.execute("SELECT id FROM user_sessions")}
     assert sessions == {live.session_id, recent.session_id}
@@ -56,9 +63,10 @@ def test_retention_prunes_what_is_past_its_age_and_audits_the_counts(services, d
     assert [r["jti"] for r in db.execute("SELECT jti FROM spent_mfa_tokens")] == ["fresh"]
     # AND the run is one audit entry with the counts (no audit row per pruned row)
     entries = db.execute("SELECT action, details FROM audit_logs ORDER BY seq").fetchall()[audit_before:]
-    assert [e["action"] for e in entries] == ["retention.prune"]
-    assert entries[0]["details"]["deleted"] == counts
-    assert entries[0]["details"]["ages_days"]["retention_sessions_days"] == 90
+    # (documents keep their row-level audit trigger: the abandoned upload's row is recorded as it goes)
+    assert [e["action"] for e in entries] == ["DELETE", "retention.prune"]
+    assert entries[-1]["details"]["deleted"] == counts
+    assert entries[-1]["details"]["ages_days"]["retention_sessions_days"] == 90
 
 
 def test_retention_ages_are_settings(services, db, lambda_runtime, invoke, token_for):

@@ -138,21 +138,8 @@ def complete_structured(
             response_format=response_format(result_model, schema_name),
             max_completion_tokens=MAX_COMPLETION_TOKENS,
         )
-    except openai.APITimeoutError as error:
-        message = f"OpenAI did not answer within {settings.openai_timeout_s:g} s."
-        raise _unavailable(purpose, "timeout", message) from error
-    except openai.APIConnectionError as error:
-        raise _unavailable(purpose, "unreachable", "OpenAI could not be reached.") from error
-    except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-        message = f"OpenAI rejected the configured API key ({error.status_code}); check OPENAI_API_KEY."
-        raise _unavailable(purpose, "key_rejected", message) from error
-    except openai.RateLimitError as error:
-        retry_after_s = _retry_after_s(error.response.headers)
-        message = f"OpenAI is rate-limiting this account; try again in {retry_after_s} s."
-        raise _unavailable(purpose, "rate_limited", message, retry_after_s=retry_after_s) from error
-    except openai.APIStatusError as error:
-        message = f"OpenAI answered with an error ({error.status_code}); try again shortly."
-        raise _unavailable(purpose, "upstream_error", message) from error
+    except openai.APIError as error:
+        raise map_openai_error(purpose, error) from error
 
     answered_by = completion.model or settings.openai_model
     usage = completion.usage
@@ -165,6 +152,41 @@ def complete_structured(
         user_id=user_id,
     )
     return _parse(purpose, completion, result_model), answered_by
+
+
+def map_openai_error(purpose: str, error: Exception) -> AIUnavailable:
+    """The :class:`AIUnavailable` an SDK error stands for (once the SDK's own retries are spent).
+
+    Every call to OpenAI maps its errors here, so the chat and the embeddings paths name the same causes:
+    ``timeout``, ``unreachable``, ``key_rejected`` (401/403), ``rate_limited`` (429, with OpenAI's
+    ``retry-after``), ``upstream_error`` (any other status) and ``malformed_answer`` (an answer the SDK
+    could not read). The message never repeats the vendor's text.
+
+    Example
+    -------
+    >>> try:
+    ...     client.embeddings.create(model="text-embedding-3-small", input=["..."])
+    ... except openai.APIError as error:
+    ...     raise map_openai_error("document_embedding", error) from error
+    """
+    import openai
+
+    if isinstance(error, openai.APITimeoutError):
+        message = f"OpenAI did not answer within {get_settings().openai_timeout_s:g} s."
+        return _unavailable(purpose, "timeout", message)
+    if isinstance(error, openai.APIConnectionError):
+        return _unavailable(purpose, "unreachable", "OpenAI could not be reached.")
+    if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        message = f"OpenAI rejected the configured API key ({error.status_code}); check OPENAI_API_KEY."
+        return _unavailable(purpose, "key_rejected", message)
+    if isinstance(error, openai.RateLimitError):
+        retry_after_s = _retry_after_s(error.response.headers)
+        message = f"OpenAI is rate-limiting this account; try again in {retry_after_s} s."
+        return _unavailable(purpose, "rate_limited", message, retry_after_s=retry_after_s)
+    if isinstance(error, openai.APIStatusError):
+        message = f"OpenAI answered with an error ({error.status_code}); try again shortly."
+        return _unavailable(purpose, "upstream_error", message)
+    return _unavailable(purpose, "malformed_answer", "OpenAI's answer could not be read.")
 
 
 def _parse(purpose: str, completion: Any, result_model: type[T]) -> T:

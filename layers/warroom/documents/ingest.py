@@ -15,9 +15,11 @@ message body is that notification (``Records[].s3.bucket.name``, ``.object.key``
 is configured) and folder placeholders are skipped. A malformed body or a key outside ``documents/`` raises
 :class:`InvalidDocumentNotification`: the record fails, is retried, and after five receives lands in the DLQ.
 
-Not done here yet (a later issue): reading the object, extracting its text, embeddings and the AI summary; until
-then a registered document stays ``uploaded``. The content type is guessed from the file name, since S3
-notifications do not carry it; extraction will read the real one.
+Then each registered object is processed (:func:`warroom.documents.processing.process_uploaded`): text, chunks,
+embeddings and summary, once per object version. A file that cannot be read is marked ``failed`` and the record
+succeeds (retrying cannot help); anything else fails the record, so SQS retries it and, after five receives,
+moves it to the DLQ. The content type is guessed from the file name at registration (S3 notifications do not
+carry it); processing checks the real type from the bytes.
 """
 
 from __future__ import annotations
@@ -156,6 +158,10 @@ def ingest_record(record: QueueRecord) -> list[Registration]:
             return []
         with connection() as conn:
             outcomes = [register_uploaded_object(conn, uploaded) for uploaded in objects]
+        from warroom.documents.processing import process_uploaded
+
+        for uploaded in objects:
+            process_uploaded(uploaded.bucket, uploaded.key, uploaded.etag)
     except Exception:
         # Powertools turns the exception into a batchItemFailures entry without logging it.
         logger.exception("message %s could not be registered", record.message_id)

@@ -21,6 +21,8 @@ from warroom.auth import settings as auth_settings
 from warroom.core import perf
 from warroom.core.db import connection
 from warroom.core.settings import RETENTION_PERFORMANCE_LOGS_DAYS, read_settings
+from warroom.documents import library as documents
+from warroom.documents.settings import PENDING_UPLOAD_MAX_AGE_HOURS
 
 logger = logging.getLogger(__name__)
 _AGES = (
@@ -36,6 +38,7 @@ def run_retention(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or dt.datetime.now(dt.UTC)
     with connection() as conn:
         days = {key: int(value) for key, value in read_settings(_AGES, conn).items()}
+        pending_hours = int(read_settings([PENDING_UPLOAD_MAX_AGE_HOURS], conn)[PENDING_UPLOAD_MAX_AGE_HOURS.key])
 
         def ago(key: str) -> dt.datetime:
             return now - dt.timedelta(days=days[key])
@@ -47,6 +50,7 @@ def run_retention(now: dt.datetime | None = None) -> dict[str, int]:
             "refresh_tokens": sessions.prune_refresh_tokens(conn, ago(auth_settings.RETENTION_REFRESH_TOKENS_DAYS.key)),
             "email_tokens": emails.prune_email_tokens(conn, ago(auth_settings.RETENTION_EMAIL_TOKENS_DAYS.key)),
             "spent_mfa_tokens": tokens.prune_spent_mfa_tokens(conn, now),
+            "pending_documents": documents.prune_pending(conn, now - dt.timedelta(hours=pending_hours)),
         }
         record_audit(conn, "retention.prune", "retention", None, {"deleted": counts, "ages_days": days}, None)
     logger.info("retention pruned %s", counts)

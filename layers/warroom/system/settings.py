@@ -30,6 +30,7 @@ from warroom.core.db import connection
 from warroom.core.errors import NotFound, ValidationFailed
 from warroom.core.settings import SettingDefinition
 from warroom.crisis import settings as crisis_settings
+from warroom.documents import settings as document_settings
 from warroom.mentions import settings as mention_settings
 from warroom.system.data_mode import after_data_mode_change
 from warroom.system.models import SettingOut
@@ -41,6 +42,7 @@ REGISTRY: dict[str, SettingDefinition] = {
         *auth_settings.SETTINGS,
         *mention_settings.SETTINGS,
         *campaign_settings.SETTINGS,
+        *document_settings.SETTINGS,
         *crisis_settings.SETTINGS,
     )
 }
