@@ -10,6 +10,7 @@ import boto3
 import httpx
 import pytest
 
+from localcloud.lambda_runtime import FunctionError
 from tests.conftest import UPLOADS_BUCKET
 from tests.integration.test_document_ingest import s3_notification, sqs_batch
 
@@ -226,3 +227,93 @@ def test_readonly_may_read_but_not_upload_and_unknown_ids_are_404(services, invo
         missing = invoke("DocumentsFunction", "documents_get", token=reader, path_parameters={"document_id": unknown})
         assert missing.status == 404
     assert json.loads(json.dumps(missing.body))["error"]["code"] == "not_found"
+
+
+@pytest.fixture
+def live_openai(services, monkeypatch, invoke, token_for):
+    """LIVE mode, OpenAI pointed at the local fake (no SDK retries)."""
+    from tests.fake_openai import FakeOpenAI
+    from warroom.core.config import reset_settings
+
+    with FakeOpenAI() as fake:
+        for name, value in {
+            "OPENAI_API_KEY": fake.api_key,
+            "WARROOM_OPENAI_BASE_URL": fake.base_url,
+            "WARROOM_OPENAI_MAX_RETRIES": "0",
+            "WARROOM_OPENAI_TIMEOUT_S": "5",
+        }.items():
+            monkeypatch.setenv(name, value)
+        reset_settings()
+        admin = token_for("admin")
+        assert invoke("SystemFunction", "system_put_data_mode", token=admin, body={"mode": "LIVE"}).status == 200
+        yield fake
+    reset_settings()
+
+
+def test_live_processing_embeds_and_summarises_through_openai(live_openai, invoke, lambda_runtime, token_for, db):
+    token = token_for("user")
+    document = upload(invoke, token, "healthcare.md", HEALTHCARE.encode())
+    assert deliver(lambda_runtime, key_of(db, document["id"])) == {"batchItemFailures": []}
+    row = db.execute("SELECT status, summary_source, chunk_count FROM documents WHERE id = %s", (document["id"],))
+    assert row.fetchone() == {"status": "processed", "summary_source": "openai", "chunk_count": 1}
+    purposes = [r["purpose"] for r in db.execute("SELECT purpose FROM ai_usage ORDER BY id")]
+    assert purposes == ["document_embedding", "document_summary"]
+    assert len(live_openai.embedding_requests()) == 1
+
+
+def test_openai_down_during_ingest_retries_and_leaves_the_document_processing(
+    live_openai, invoke, lambda_runtime, token_for, db
+):
+    token = token_for("user")
+    document = upload(invoke, token, "schools.md", SCHOOLS.encode())
+    live_openai.faults.extend(["500"])
+    # THEN the record fails -- the batch's only one, so Powertools fails the invocation and SQS retries it (after
+    # five receives it goes to the DLQ) -- and nothing is half-written
+    with pytest.raises(FunctionError, match="BatchProcessingError"):
+        deliver(lambda_runtime, key_of(db, document["id"]))
+    row = db.execute("SELECT status, chunk_count FROM documents WHERE id = %s", (document["id"],)).fetchone()
+    assert row == {"status": "processing", "chunk_count": None}
+    assert db.execute("SELECT count(*) AS n FROM document_chunks").fetchone()["n"] == 0
+    # WHEN the retry comes with OpenAI back, the document is processed
+    assert deliver(lambda_runtime, key_of(db, document["id"])) == {"batchItemFailures": []}
+    assert (
+        db.execute("SELECT status FROM documents WHERE id = %s", (document["id"],)).fetchone()["status"] == "processed"
+    )
+    # AND search falls back to keyword search, saying so, when OpenAI refuses the query's embedding
+    live_openai.faults.extend(["401"])
+    answer = search(invoke, token, "teacher pay", mode="semantic").body
+    assert (answer["mode"], answer["requested_mode"]) == ("keyword", "semantic")
+    assert "key_rejected" in answer["fallback"] and answer["hits"][0]["document"]["id"] == document["id"]
+
+
+def test_a_filtered_semantic_search_still_fills_its_page(services, invoke, token_for, db, make_user):
+    """HNSW with a filter returns fewer rows than asked unless iterative scans go on looking: 10 % of the chunks
+    are visible to this user, and every page asked for is full."""
+    from warroom.documents.embeddings import mock_embedding
+
+    viewer, other = make_user("user"), make_user("user")
+    rows = []
+    for n in range(60):
+        owner = viewer if n % 10 == 0 else other
+        document_id = db.execute(
+            "INSERT INTO documents (filename, file_path, status, uploaded_by) VALUES (%s, %s, 'processed', %s)"
+            " RETURNING id",
+            (f"memo-{n}.md", f"s3://b/documents/memo-{n}.md", owner),
+        ).fetchone()["id"]
+        for k in range(20):
+            text = f"Field report {n}-{k}: volunteers knocked on doors about healthcare costs in ward {k}."
+            vector = "[" + ",".join(f"{x:.6g}" for x in mock_embedding(text)) + "]"
+            rows.append((document_id, k, text, vector))
+    with db.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO document_chunks (document_id, ordinal, page_start, page_end, content, embedding)"
+            " VALUES (%s, %s, 1, 1, %s, %s::vector)",
+            rows,
+        )
+    db.execute("ANALYZE document_chunks")
+    from warroom.core.security import issue_access_token
+
+    token = issue_access_token(str(viewer), "user")
+    answer = search(invoke, token, "healthcare costs door knocking", mode="semantic", limit=50).body
+    assert len(answer["hits"]) == 50  # 6 visible documents x 20 chunks = 120 candidates behind the filter
+    assert {h["document"]["uploaded_by"] for h in answer["hits"]} == {str(viewer)}
