@@ -102,6 +102,20 @@ def _client(api_key: str, base_url: str | None, timeout_s: float, max_retries: i
     return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
 
 
+def configured_client(use: str) -> Any:
+    """The SDK client of the configuration; :class:`AIUnavailable` ``not_configured`` without a key (``use`` says
+    what LIVE would have used it for, in the message)."""
+    settings = get_settings()
+    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+        raise AIUnavailable("not_configured", f"OpenAI is not configured: set OPENAI_API_KEY to use LIVE {use}.")
+    return _client(
+        settings.openai_api_key.get_secret_value(),
+        settings.openai_base_url,
+        settings.openai_timeout_s,
+        settings.openai_max_retries,
+    )
+
+
 def configured_model() -> str:
     """The chat model of the configuration (``WARROOM_OPENAI_MODEL``)."""
     return get_settings().openai_model
@@ -123,14 +137,7 @@ def complete_structured(
     import openai
 
     settings = get_settings()
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        raise AIUnavailable("not_configured", "OpenAI is not configured: set OPENAI_API_KEY to use LIVE analysis.")
-    client = _client(
-        settings.openai_api_key.get_secret_value(),
-        settings.openai_base_url,
-        settings.openai_timeout_s,
-        settings.openai_max_retries,
-    )
+    client = configured_client("analysis")
     try:
         completion = client.chat.completions.create(
             model=settings.openai_model,

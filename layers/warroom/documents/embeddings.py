@@ -37,8 +37,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from warroom.core.config import get_settings
-from warroom.core.openai_client import AIUnavailable, _client, map_openai_error, record_usage
+from warroom.core.openai_client import AIUnavailable, configured_client, map_openai_error, record_usage
 
 logger = logging.getLogger(__name__)
 
@@ -277,15 +276,7 @@ def embed_texts(texts: list[str], *, mode: str, user_id: str | None = None) -> E
 def _embed_live(texts: list[str], user_id: str | None) -> EmbeddingBatch:
     import openai
 
-    settings = get_settings()
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        raise AIUnavailable("not_configured", "OpenAI is not configured: set OPENAI_API_KEY to use LIVE embeddings.")
-    client = _client(
-        settings.openai_api_key.get_secret_value(),
-        settings.openai_base_url,
-        settings.openai_timeout_s,
-        settings.openai_max_retries,
-    )
+    client = configured_client("embeddings")
     vectors: list[list[float]] = []
     model, total_tokens = EMBEDDING_MODEL, 0
     for offset, inputs in request_batches(texts):
