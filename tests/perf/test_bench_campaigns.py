@@ -46,6 +46,8 @@ import redis
 from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.template import load_template, read_functions
 from tests.conftest import PROJECT_ROOT, Backing, _reset_containers, load_event
+from tests.perf.reporting import ms as _ms
+from tests.perf.reporting import report as _report
 
 CAMPAIGNS_PER_PLATFORM = 250
 DAYS = 730
@@ -64,22 +66,6 @@ RESULTS: list[tuple[str, str]] = []
 TARGETS: list[tuple[str, str]] = []
 PACED: Counter[str] = Counter()
 pytestmark = pytest.mark.timeout(600)
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _ms(samples: list[float], fraction: float) -> float:
-    return _percentile(samples, fraction) * 1000
-
-
-def _report(title: str, rows: list[tuple[str, str]]) -> None:
-    width = max((len(name) for name, _ in rows), default=0)
-    print(f"\n{title}")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
 
 
 def _truncate(database_url: str, redis_url: str) -> None:

@@ -24,23 +24,13 @@ import websockets
 
 from tests.conftest import Backing, _reset_containers
 from tests.e2e.conftest import start_local_cloud
+from tests.perf.reporting import percentile as _percentile
+from tests.perf.reporting import report as _report
 from warroom.mentions.sources.mock import TOPICS
 
 BATCHES = 30
 SCHEDULE_ONLY_WORST_S, SCHEDULE_ONLY_MEAN_S = 300.0, 150.0
 pytestmark = pytest.mark.timeout(900)
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _report(title: str, rows: list[tuple[str, str]]) -> None:
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{title}")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
 
 
 def test_latency_from_ingest_to_crisis_detected_on_a_socket(tmp_path):

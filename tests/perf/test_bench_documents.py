@@ -69,6 +69,9 @@ from psycopg.rows import dict_row
 from localcloud.lambda_runtime import LambdaRuntime
 from localcloud.template import load_template, read_functions
 from tests.conftest import PROJECT_ROOT, UPLOADS_BUCKET, Backing, _reset_containers, load_event
+from tests.perf.reporting import ms as _ms
+from tests.perf.reporting import percentile as _percentile
+from tests.perf.reporting import report as _report
 
 DIMENSIONS = 1536
 DOMAINS = 25
@@ -134,22 +137,6 @@ pytestmark = pytest.mark.timeout(900)
 
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _ms(samples: list[float], fraction: float) -> float:
-    return _percentile(samples, fraction) * 1000
-
-
-def _report(title: str, rows: list[tuple[str, str]]) -> None:
-    width = max((len(name) for name, _ in rows), default=0)
-    print(f"\n{title}")
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value}")
 
 
 def _mib(size: int) -> str:
