@@ -27,7 +27,8 @@ app = WarRoomApp("documents", authenticate=authenticate_request)
     body=UploadRequest,
     response=UploadOut,
     status_code=201,
-    errors=(413,),
+    errors=(413, 415),
+    max_body_bytes=6_291_456,  # Lambda's synchronous payload limit: an inline file of up to 4.5 MB, base64
 )
 def upload(body: UploadRequest, ctx: RequestContext) -> UploadOut:
     """Announce an upload: the document is `pending` and the answer is a presigned S3 POST for its file.
@@ -36,6 +37,10 @@ def upload(body: UploadRequest, ctx: RequestContext) -> UploadOut:
     policy enforces the content type and at most `document_max_bytes` (413 here when `size` is over it). When it
     arrives it is processed (text, chunks, embeddings, summary) and `document:processed` is broadcast. PDF, DOCX,
     Markdown and plain text; the real type is read from the bytes. `shared` lets everyone with read access see it.
+
+    Or send a file of up to `document_inline_max_bytes` (4 MiB) in the body as `content_base64`: it is checked now
+    (its size, 413 over the limit; its type from its bytes, 415 when it is not what `content_type` says), stored by
+    the function, and processed the same way; `upload` is then null.
     """
     return library.announce_upload(body, ctx.principal, ctx.actor())
 

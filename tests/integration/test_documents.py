@@ -3,6 +3,7 @@ S3's notification, then the library and search routes -- real PostgreSQL (pgvect
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
@@ -196,6 +197,51 @@ def test_bad_uploads_are_refused_and_create_nothing(services, invoke, token_for,
     if field:
         assert field in [d["loc"][-1] for d in answer.body["error"]["details"]]
     assert db.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0
+
+
+def inline(filename: str, data: bytes, content_type: str = "text/markdown", **extra) -> dict:
+    body = {"filename": filename, "content_type": content_type, "size": len(data), **extra}
+    return {**body, "content_base64": base64.b64encode(data).decode()}
+
+
+def test_a_small_file_sent_in_the_body_is_stored_and_processed_like_an_upload(
+    services, invoke, lambda_runtime, token_for, db
+):
+    token = token_for("user")
+    answer = invoke("DocumentsFunction", "documents_upload", token=token, body=inline("schools.md", SCHOOLS.encode()))
+    assert answer.status == 201, answer.body
+    assert answer.body["upload"] is None and answer.body["document"]["status"] == "pending"
+    document_id = answer.body["document"]["id"]
+    stored = boto3.client("s3").get_object(Bucket=UPLOADS_BUCKET, Key=key_of(db, document_id))
+    assert stored["Body"].read() == SCHOOLS.encode() and stored["ContentType"] == "text/markdown"
+    assert deliver(lambda_runtime, key_of(db, document_id)) == {"batchItemFailures": []}
+    found = search(invoke, token, '"teacher pay"', mode="keyword").body["hits"]
+    assert [h["document"]["id"] for h in found] == [document_id]
+    audited = db.execute(
+        "SELECT details FROM audit_logs WHERE resource_id = %s AND action = 'document.uploaded'", (document_id,)
+    ).fetchall()
+    assert [a["details"]["inline"] for a in audited] == [True]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        # the bytes decide, not the name: a PNG announced as a PDF, a PDF announced as text
+        (inline("memo.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "application/pdf"), 415, "unsupported_media_type"),
+        (inline("memo.txt", b"%PDF-1.7\n" + b"0" * 64, "text/plain"), 415, "unsupported_media_type"),
+        (inline("blank.txt", b"   \n\n  ", "text/plain"), 422, "validation_error"),
+        ({**inline("a.md", b"# A memo"), "size": 99}, 422, "validation_error"),
+        ({**inline("a.md", b"# A memo"), "content_base64": "not base64!"}, 422, "validation_error"),
+        (inline("big.txt", b"a" * (4 * 1024 * 1024 + 1), "text/plain"), 413, "payload_too_large"),
+    ],
+    ids=["png-as-pdf", "pdf-as-text", "blank", "wrong-size", "bad-base64", "over-inline-limit"],
+)
+def test_bad_inline_files_are_refused_and_store_nothing(services, invoke, token_for, db, body, status, code):
+    objects = boto3.client("s3").list_objects_v2(Bucket=UPLOADS_BUCKET, Prefix="documents/").get("KeyCount")
+    answer = invoke("DocumentsFunction", "documents_upload", token=token_for("user"), body=body)
+    assert (answer.status, answer.error_code) == (status, code), answer.body
+    assert db.execute("SELECT count(*) AS n FROM documents").fetchone()["n"] == 0
+    assert boto3.client("s3").list_objects_v2(Bucket=UPLOADS_BUCKET, Prefix="documents/").get("KeyCount") == objects
 
 
 @pytest.mark.parametrize(

@@ -27,11 +27,19 @@ import psycopg
 from warroom.audit import record_audit, set_actor
 from warroom.core.config import get_settings
 from warroom.core.db import connection
-from warroom.core.errors import DependencyUnavailable, Forbidden, NotFound, PayloadTooLarge
+from warroom.core.errors import (
+    DependencyUnavailable,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.core.security import Principal, role_at_least
 from warroom.core.settings import read_settings
 from warroom.documents.models import (
+    CONTENT_TYPES,
     DocumentListQuery,
     DocumentOut,
     DownloadOut,
@@ -39,7 +47,7 @@ from warroom.documents.models import (
     UploadOut,
     UploadRequest,
 )
-from warroom.documents.settings import DOCUMENT_MAX_BYTES
+from warroom.documents.settings import DOCUMENT_INLINE_MAX_BYTES, DOCUMENT_MAX_BYTES
 
 UPLOAD_URL_TTL_S = 900
 DOWNLOAD_URL_TTL_S = 300
@@ -83,27 +91,36 @@ def load_visible(conn: psycopg.Connection, document_id: str, principal: Principa
 
 
 def announce_upload(body: UploadRequest, principal: Principal, actor: dict[str, Any]) -> UploadOut:
-    """Create the ``pending`` row and answer the presigned POST for its object (413 over the size limit)."""
+    """Create the ``pending`` row and answer the presigned POST for its object (413 over the size limit); or, when
+    the file came inline, check it, store it to S3 and answer with ``upload`` null (S3's notification then
+    processes it exactly as a presigned upload)."""
     from warroom.core.aws import aws_client
 
-    max_bytes = read_settings([DOCUMENT_MAX_BYTES])[DOCUMENT_MAX_BYTES.key]
+    values = read_settings([DOCUMENT_MAX_BYTES, DOCUMENT_INLINE_MAX_BYTES])
+    max_bytes = values[DOCUMENT_MAX_BYTES.key]
     if body.size > max_bytes:
         raise PayloadTooLarge(f"Documents may be at most {max_bytes} bytes.", details={"max_bytes": max_bytes})
+    content = body.content()
+    if content is not None:
+        _check_inline(content, body, min(max_bytes, values[DOCUMENT_INLINE_MAX_BYTES.key]))
     bucket = get_settings().uploads_bucket
     if not bucket:
         raise DependencyUnavailable("s3", "No uploads bucket is configured.")
     document_id = str(uuid.uuid4())
     key = f"documents/{document_id}/{body.filename}"
-    try:
-        form = aws_client("s3").generate_presigned_post(
-            bucket,
-            key,
-            Fields={"Content-Type": body.content_type},
-            Conditions=[{"Content-Type": body.content_type}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=UPLOAD_URL_TTL_S,
-        )
-    except Exception as error:  # botocore's errors have no common base worth naming here
-        raise DependencyUnavailable("s3") from error
+    form = None
+    if content is None:
+        try:
+            form = aws_client("s3").generate_presigned_post(
+                bucket,
+                key,
+                Fields={"Content-Type": body.content_type},
+                Conditions=[{"Content-Type": body.content_type}, ["content-length-range", 1, max_bytes]],
+                ExpiresIn=UPLOAD_URL_TTL_S,
+            )
+        except Exception as error:  # botocore's errors have no common base worth naming here
+            raise DependencyUnavailable("s3") from error
+    # The row exists before the object does, so the ingest finds it (and the file's announced type) by its key.
     with connection() as conn:
         set_actor(conn, principal.user_id)
         row = conn.execute(
@@ -125,15 +142,56 @@ def announce_upload(body: UploadRequest, principal: Principal, actor: dict[str, 
         ).fetchone()
         record_audit(
             conn,
-            "document.upload_announced",
+            "document.uploaded" if content is not None else "document.upload_announced",
             "document",
             document_id,
-            {"filename": body.filename, "size": body.size, "shared": body.shared},
+            {"filename": body.filename, "size": body.size, "shared": body.shared, "inline": content is not None},
             actor,
         )
-    expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=UPLOAD_URL_TTL_S)
-    upload = UploadForm(url=form["url"], fields=form["fields"], expires_at=expires_at, max_bytes=max_bytes)
-    return UploadOut(document=document_out(row), upload=upload)
+    if content is None:
+        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=UPLOAD_URL_TTL_S)
+        upload = UploadForm(url=form["url"], fields=form["fields"], expires_at=expires_at, max_bytes=max_bytes)
+        return UploadOut(document=document_out(row), upload=upload)
+    try:
+        aws_client("s3").put_object(Bucket=bucket, Key=key, Body=content, ContentType=body.content_type)
+    except Exception as error:  # no object, so no row either: the client may simply try again
+        with connection() as conn:
+            conn.execute("DELETE FROM documents WHERE id = %s AND status = 'pending'", (document_id,))
+        raise DependencyUnavailable("s3") from error
+    return UploadOut(document=document_out(row), upload=None)
+
+
+def _check_inline(content: bytes, body: UploadRequest, limit: int) -> None:
+    """An inline file must be what it says: its announced size, within ``limit`` (413), and -- read from its bytes,
+    not its name -- of the announced type (415) and not empty (422). Nothing is stored when it is not."""
+    from warroom.documents.extract import UnreadableDocument, sniff_type
+
+    if len(content) > limit:
+        raise PayloadTooLarge(
+            f"Files sent inline may be at most {limit} bytes; announce larger ones without `content_base64` and"
+            " POST them to the presigned URL.",
+            details={"max_inline_bytes": limit},
+        )
+    if len(content) != body.size:
+        raise ValidationFailed(
+            "`size` does not match the content.",
+            details=[{"loc": ["body", "size"], "msg": f"the content has {len(content)} bytes", "type": "value_error"}],
+        )
+    try:
+        kind = sniff_type(content, body.filename)
+    except UnreadableDocument as error:
+        if error.reason == "unsupported_type":
+            raise UnsupportedMediaType(f"The file is {error.message}.", details={"reason": error.reason}) from error
+        raise ValidationFailed(
+            f"The file cannot be read: {error.message}.",
+            details=[{"loc": ["body", "content_base64"], "msg": error.message, "type": error.reason}],
+        ) from error
+    announced = CONTENT_TYPES[body.content_type]
+    if kind != announced and {kind, announced} != {"markdown", "text"}:
+        raise UnsupportedMediaType(
+            f"The file's bytes are {kind}, not {announced} as `content_type` says.",
+            details={"detected": kind, "content_type": body.content_type},
+        )
 
 
 def list_documents(query: DocumentListQuery, principal: Principal) -> Page[DocumentOut]:

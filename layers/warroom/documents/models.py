@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import re
 import uuid
@@ -40,6 +42,25 @@ class UploadRequest(BaseModel):
     size: int = Field(ge=1, description="Bytes; at most the setting `document_max_bytes` (413 beyond).")
     title: str | None = Field(None, min_length=1, max_length=300)
     shared: bool = Field(False, description="Everyone with read access may see it (else the uploader only).")
+    content_base64: str | None = Field(
+        None,
+        description="The file itself, base64-encoded, for files up to `document_inline_max_bytes` (4 MiB; 413 beyond):"
+        " stored by the function, no presigned POST needed. Omit it to get a presigned POST instead.",
+    )
+
+    @field_validator("content_base64")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise ValueError("standard base64 (A-Z, a-z, 0-9, +, /, = padding)") from error
+        return value
+
+    def content(self) -> bytes | None:
+        """The inline file's bytes, if it was sent in the body."""
+        return None if self.content_base64 is None else base64.b64decode(self.content_base64, validate=True)
 
     @field_validator("filename")
     @classmethod
@@ -81,7 +102,7 @@ class UploadForm(BaseModel):
 
 class UploadOut(BaseModel):
     document: DocumentOut
-    upload: UploadForm
+    upload: UploadForm | None = Field(description="Where to POST the file; null when it came in the body.")
 
 
 class DocumentListQuery(PageQuery):
