@@ -1,4 +1,5 @@
-"""Admin: users (list, create, change role / status / name, deactivate) and API keys (list, create, revoke)."""
+"""Admin: users (list, create, change role / status / name, deactivate), API keys (list, create, revoke) and outgoing
+webhook subscriptions (list, create, change, delete, deliveries, test)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ from warroom.auth.models import UserOut
 from warroom.core.http import RequestContext, WarRoomApp
 from warroom.core.pagination import Page, PageQuery
 from warroom.crisis.models import SimulateBody, SimulateOut
+from warroom.webhooks import delivery as webhook_delivery
+from warroom.webhooks import subscriptions as webhook_subscriptions
+from warroom.webhooks.outgoing_models import (
+    DeliveryListQuery,
+    DeliveryOut,
+    TestDeliveryOut,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+    WebhookUpdate,
+)
 
 app = WarRoomApp("admin", authenticate=authenticate_request)
 
@@ -124,3 +136,87 @@ def simulate(body: SimulateBody) -> dict:
     from warroom.pipelines.simulate import simulate as simulate_scenario  # ingest + detection: this route only
 
     return simulate_scenario(body.scenario, body.topic)
+
+
+@app.endpoint(
+    "GET", "/api/v1/admin/webhooks", role="admin", bearer_only=True, query=PageQuery, response=Page[WebhookOut]
+)
+def list_webhooks(query: PageQuery) -> Page[WebhookOut]:
+    """Outgoing webhook subscriptions, newest first, with their state; never a secret."""
+    return webhook_subscriptions.list_subscriptions(query.cursor, query.limit)
+
+
+@app.endpoint(
+    "POST",
+    "/api/v1/admin/webhooks",
+    role="admin",
+    bearer_only=True,
+    body=WebhookCreate,
+    response=WebhookCreated,
+    status_code=201,
+)
+def create_webhook(body: WebhookCreate, ctx: RequestContext) -> WebhookCreated:
+    """Subscribe a URL to events (audited); the answer's `secret` (`whsec_...`) is shown this once.
+
+    Every delivery is signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) with
+    that secret. The URL must be https and resolve only to public addresses (http to localhost only in local
+    development); credentials in the URL, well-known ports and private, loopback, link-local or metadata
+    addresses are a 422.
+    """
+    return webhook_subscriptions.create_subscription(str(body.url), body.events, body.description, ctx.actor())
+
+
+@app.endpoint(
+    "PATCH",
+    "/api/v1/admin/webhooks/{webhook_id}",
+    role="admin",
+    bearer_only=True,
+    body=WebhookUpdate,
+    response=WebhookOut,
+    errors=(404,),
+)
+def update_webhook(webhook_id: str, body: WebhookUpdate, ctx: RequestContext) -> WebhookOut:
+    """Change a subscription's events, description or `enabled` (audited with old and new values).
+
+    Disabling abandons its waiting deliveries; enabling clears `failing` and `gone`.
+    """
+    return webhook_subscriptions.update_subscription(webhook_id, body, ctx.actor())
+
+
+@app.endpoint(
+    "DELETE", "/api/v1/admin/webhooks/{webhook_id}", role="admin", bearer_only=True, status_code=204, errors=(404,)
+)
+def delete_webhook(webhook_id: str, ctx: RequestContext) -> None:
+    """Delete a subscription and its delivery log (audited)."""
+    webhook_subscriptions.delete_subscription(webhook_id, ctx.actor())
+
+
+@app.endpoint(
+    "GET",
+    "/api/v1/admin/webhooks/{webhook_id}/deliveries",
+    role="admin",
+    bearer_only=True,
+    query=DeliveryListQuery,
+    response=Page[DeliveryOut],
+    errors=(404,),
+)
+def list_webhook_deliveries(webhook_id: str, query: DeliveryListQuery) -> Page[DeliveryOut]:
+    """A subscription's deliveries, newest first: status, attempts, last response code and error, next attempt."""
+    return webhook_delivery.list_deliveries(webhook_id, query.status, query.cursor, query.limit)
+
+
+@app.endpoint(
+    "POST",
+    "/api/v1/admin/webhooks/{webhook_id}/test",
+    role="admin",
+    bearer_only=True,
+    response=TestDeliveryOut,
+    status_code=202,
+    errors=(404, 409),
+)
+def test_webhook(webhook_id: str, ctx: RequestContext) -> TestDeliveryOut:
+    """Send a signed `webhook:test` event through the delivery queue (audited); answers the delivery's ids.
+
+    Follow it in `GET /admin/webhooks/{id}/deliveries`. A disabled subscription is a 409.
+    """
+    return webhook_delivery.send_test(webhook_id, ctx.actor())

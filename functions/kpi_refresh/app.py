@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warroom.core.job_runs import recorded_job
 from warroom.core.logs import configure_logging
 from warroom.dashboard.kpis import refresh_kpis
 
@@ -11,6 +12,7 @@ logger = configure_logging("kpi_refresh")
 
 
 @logger.inject_lambda_context
+@recorded_job("kpi_refresh")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Stores `dashboard:kpi` (60 s) and broadcasts `dashboard:kpi-update`."""
     return refresh_kpis()

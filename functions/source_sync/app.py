@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warroom.core.job_runs import recorded_job
 from warroom.core.logs import configure_logging
 from warroom.mentions.sources import SourceUnavailable
 from warroom.pipelines.campaigns import sync_campaigns
@@ -13,6 +14,7 @@ logger = configure_logging("source_sync")
 
 
 @logger.inject_lambda_context
+@recorded_job("source_sync", variant_key="sync", default_variant="mentions")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Mentions: MOCK generates the mentions since the cursor; LIVE pulls Mentionlytics since its cursor.
     Campaigns: each platform's sources from their cursors, then the campaign alerts.

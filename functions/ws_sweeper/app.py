@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.core.config import get_settings
+from warroom.core.job_runs import recorded_job
 from warroom.core.logs import configure_logging
 from warroom.realtime.websocket import sweep_stale
 
@@ -12,5 +13,6 @@ logger = configure_logging("ws_sweeper")
 
 
 @logger.inject_lambda_context
+@recorded_job("ws_sweeper")
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     return {"dropped": sweep_stale(get_settings().websocket_management_endpoint)}

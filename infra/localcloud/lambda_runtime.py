@@ -346,6 +346,10 @@ def apply_function_environment(
     variables.setdefault("AWS_REGION", os.environ.get("AWS_REGION", DEFAULT_REGION))
     variables.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION", variables["AWS_REGION"]))
     os.environ.update(variables)
+    # Settings the bootstrap read before (seeding the admin) were cached without each function's own variables.
+    config = sys.modules.get("warroom.core.config")
+    if config is not None:
+        config.reset_settings()
     return variables
 
 

@@ -23,6 +23,12 @@ from tests.conftest import PROJECT_ROOT
 
 ADMIN_EMAIL = "e2e-admin@warroom.local"
 ADMIN_PASSWORD = "e2e-correct-horse-battery-staple"
+# The incoming webhooks' secrets every e2e local cloud runs with (test_incoming_webhooks.py signs with them).
+WEBHOOK_SECRETS = {
+    "META_APP_SECRET": "e2e-meta-app-secret",
+    "META_WEBHOOK_VERIFY_TOKEN": "e2e-verify-token",
+    "INCOMING_WEBHOOK_SECRETS": '{"partner": "whsec_ZTJlLXBhcnRuZXIta2V5LTAxMjM0NTY3ODlhYmNkZWY="}',
+}
 # The variables that would make `warroom dev` reuse the test session's servers instead of its own.
 _BACKING_VARIABLES = ("DATABASE_URL", "REDIS_URL", "AWS_ENDPOINT_URL", "JWT_SECRET", "WARROOM_UPLOADS_BUCKET")
 
@@ -85,6 +91,8 @@ def start_local_cloud(state_dir: Path, *extra_args: str, template: Path | None =
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in _BACKING_VARIABLES}
     env.update({"WARROOM_ADMIN_EMAIL": ADMIN_EMAIL, "WARROOM_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"})
+    for name, value in WEBHOOK_SECRETS.items():
+        env.setdefault(name, value)
     env.setdefault("WARROOM_MOCK_BACKFILL_DAYS", "1")  # a day of history is enough for a test, 7 costs ~4 s a start
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / "warroom-dev.log"

@@ -5,14 +5,23 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from localcloud import services as local_services
+from localcloud.services import free_port
 from tests.conftest import PROJECT_ROOT, _reset_containers, load_event
 from warroom.core.migrate import apply_migrations
 
@@ -120,3 +129,30 @@ def own_redis(services, tmp_path: Path) -> Iterator[local_services.ManagedServic
     os.environ["REDIS_URL"] = previous
     _reset_containers()
     server.stop()
+
+
+@pytest.fixture
+def dashboard(services, monkeypatch) -> Iterator[list[dict[str, Any]]]:
+    """A connected dashboard: a local `@connections` endpoint that records what broadcast posts to it."""
+    from warroom.realtime import connections
+
+    received: list[dict[str, Any]] = []
+
+    async def post(request: Request) -> Response:
+        received.append(json.loads(await request.body()))
+        return Response(status_code=200)
+
+    port = free_port()
+    app = Starlette(routes=[Route("/@connections/{connection_id}", post, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    monkeypatch.setenv("WARROOM_WS_MANAGEMENT_ENDPOINT", f"http://127.0.0.1:{port}")
+    _reset_containers()
+    connections.register("dash-1", user_id=str(uuid.uuid4()), role="readonly")
+    yield received
+    server.should_exit = True
+    thread.join(5)
+    _reset_containers()

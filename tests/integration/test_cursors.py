@@ -24,6 +24,7 @@ from warroom.pipelines.campaigns import sync_campaigns
 LISTS = [
     ("AdminFunction", "admin_list_users", "admin.users"),
     ("AdminFunction", "admin_list_api_keys", "admin.api_keys"),
+    ("AdminFunction", "admin_webhooks_list", "webhooks.subscriptions"),
     ("AuthFunction", "auth_list_sessions", "auth.sessions"),
     ("MentionsFunction", "mentions_list", "mentions.mentions"),
     ("AlertsFunction", "alerts_list", "crisis.alerts"),
@@ -31,6 +32,8 @@ LISTS = [
     ("CampaignsFunction", "campaigns_list", "campaigns.list"),
     ("MetaFunction", "meta_adsets", "campaigns.ad_sets"),
     ("DocumentsFunction", "documents_list", "documents.list"),
+    ("ReportsFunction", "reports_list", "reports.list"),
+    ("ReportsFunction", "reports_schedules_list", "reports.schedules"),
 ]
 
 
@@ -68,11 +71,18 @@ def lists_with_two_pages(invoke, db):
             invoke("AdminFunction", "admin_create_api_key", token=token, body={"name": name, "role": "readonly"}).status
             == 201
         )
+    for path in ("one", "two"):  # loopback http is accepted in local development (the tests' AWS_SAM_LOCAL)
+        body = {"url": f"http://127.0.0.1:8080/{path}", "events": ["crisis:detected"]}
+        assert invoke("AdminFunction", "admin_webhooks_create", token=token, body=body).status == 201
     for title in ("First alert", "Second alert"):
         assert (
             invoke("AlertsFunction", "alerts_create", token=token, body={"title": title, "severity": 5}).status == 201
         )
     sync_campaigns()  # the mock campaigns and their ad sets
+    for _ in range(2):
+        assert invoke("ReportsFunction", "reports_create", token=token, body={"type": "crisis_log"}).status == 201
+        schedule = {"type": "crisis_log", "frequency": "daily", "hour": 7}
+        assert invoke("ReportsFunction", "reports_schedules_create", token=token, body=schedule).status == 201
     db.execute(
         "INSERT INTO documents (filename, file_path, status) VALUES ('a.md', 's3://b/documents/a.md', 'pending'),"
         " ('b.md', 's3://b/documents/b.md', 'pending')"

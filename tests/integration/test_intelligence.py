@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from localcloud.services import free_port
 from tests.conftest import load_event
 from tests.fake_openai import FakeOpenAI
 from tests.integration.auth_support import sent_emails, verify_sender
@@ -77,34 +69,6 @@ def live(services, db, monkeypatch, fake_openai):
     yield fake_openai
     reset_settings()
     forget_local_copy()
-
-
-@pytest.fixture
-def dashboard(services, monkeypatch) -> Iterator[list[dict[str, Any]]]:
-    """A connected dashboard: a local `@connections` endpoint that records what broadcast posts to it."""
-    from warroom.core.config import reset_settings
-    from warroom.realtime import connections
-
-    received: list[dict[str, Any]] = []
-
-    async def post(request: Request) -> Response:
-        received.append(json.loads(await request.body()))
-        return Response(status_code=200)
-
-    port = free_port()
-    app = Starlette(routes=[Route("/@connections/{connection_id}", post, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    monkeypatch.setenv("WARROOM_WS_MANAGEMENT_ENDPOINT", f"http://127.0.0.1:{port}")
-    reset_settings()
-    connections.register("dash-1", user_id=str(uuid.uuid4()), role="readonly")
-    yield received
-    server.should_exit = True
-    thread.join(5)
-    reset_settings()
 
 
 def _analyze(invoke, token: str, body: Any) -> Any:

@@ -5,7 +5,6 @@ Once, a known email took 14-17 ms (token, audit row, SES) and an unknown one ~4 
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import boto3
@@ -13,6 +12,7 @@ import pytest
 
 from tests.conftest import _reset_containers
 from tests.integration.auth_support import AUTH, count, create_account, sent_emails, verify_sender
+from tests.sqs_records import drain_records
 
 QUEUE = "warroom-test-auth-emails"
 
@@ -30,26 +30,7 @@ def auth_email_queue(services, monkeypatch):
 
 def _drain(sqs, url: str) -> list[dict]:
     """Every queued message, as the SQS records Lambda would hand AuthEmailFunction."""
-    records = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not messages:
-            return records
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            records.append(
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": {"ApproximateReceiveCount": "1"},
-                    "messageAttributes": {},
-                    "md5OfBody": hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{QUEUE}",
-                    "awsRegion": "us-east-1",
-                }
-            )
+    return drain_records(sqs, url, QUEUE)
 
 
 def test_known_and_unknown_emails_cost_the_request_the_same(invoke, db, lambda_runtime, auth_email_queue):

@@ -45,6 +45,13 @@ def test_retention_prunes_what_is_past_its_age_and_audits_the_counts(services, d
         " ('never.pdf', 's3://b/documents/x/never.pdf', 'pending', now() - interval '2 days'),"
         " ('soon.pdf', 's3://b/documents/y/soon.pdf', 'pending', now() - interval '1 hour')"
     )
+    # AND incoming webhook receipts: one processed 31 days ago, one as old but never processed, one of today
+    db.execute(
+        "INSERT INTO webhook_receipts (service, event_id, event_type, payload, status, received_at) VALUES"
+        " ('meta', 'old', 'ad_account', '{}', 'processed', now() - interval '31 days'),"
+        " ('meta', 'stuck', 'ad_account', '{}', 'received', now() - interval '31 days'),"
+        " ('meta', 'new', 'ad_account', '{}', 'processed', now())"
+    )
     audit_before = db.execute("SELECT count(*) AS n FROM audit_logs").fetchone()["n"]
     # WHEN the daily job runs
     counts = lambda_runtime.invoke(RETENTION, load_event("retention_schedule"))
@@ -56,11 +63,13 @@ def test_retention_prunes_what_is_past_its_age_and_audits_the_counts(services, d
         "email_tokens": 1,
         "spent_mfa_tokens": 1,
         "pending_documents": 1,
+        "webhook_receipts": 1,
     }
     sessions = {str(r["id"]) for r in db.execute("SELECT id FROM user_sessions")}
     assert sessions == {live.session_id, recent.session_id}
     assert db.execute("SELECT count(*) AS n FROM performance_logs").fetchone()["n"] == 1
     assert [r["jti"] for r in db.execute("SELECT jti FROM spent_mfa_tokens")] == ["fresh"]
+    assert {r["event_id"] for r in db.execute("SELECT event_id FROM webhook_receipts")} == {"stuck", "new"}
     # AND the run is one audit entry with the counts (no audit row per pruned row)
     entries = db.execute("SELECT action, details FROM audit_logs ORDER BY seq").fetchall()[audit_before:]
     # (documents keep their row-level audit trigger: the abandoned upload's row is recorded as it goes)

@@ -45,7 +45,9 @@ RANKS: list[set[str]] = [
     {"crisis"},
     {"dashboard"},
     {"intelligence"},
+    {"reports", "webhooks"},
     {"system"},
+    {"metrics"},
     {"pipelines"},
 ]
 RANK = {package: rank for rank, packages in enumerate(RANKS) for package in packages}

@@ -42,7 +42,13 @@ def test_every_route_of_every_function_declares_what_it_answers(specs: list[Rout
         elif is_json_content_type(spec.content_type):
             assert spec.response is not None and spec.response_adapter is not None, route
         else:
-            assert spec.content_type in {"text/html", "text/csv", "application/javascript"}, route
+            assert spec.content_type in {
+                "text/html",
+                "text/csv",
+                "application/javascript",
+                "text/plain",
+                "application/pdf",
+            }, route
 
 
 def test_a_json_route_without_a_response_model_is_refused_when_declared() -> None:

@@ -32,6 +32,15 @@ def _layer_requirements() -> list[Requirement]:
     return [Requirement(line) for line in lines if line]
 
 
+def _function_requirements() -> list[Requirement]:
+    """What single functions add beyond the layer (``functions/<name>/requirements.txt``: the PDF exports')."""
+    requirements = []
+    for path in sorted((PROJECT_ROOT / "functions").glob("*/requirements.txt")):
+        lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+        requirements += [Requirement(line) for line in lines if line]
+    return requirements
+
+
 def _pyproject() -> dict:
     return tomllib.loads(PYPROJECT.read_text())
 
@@ -53,8 +62,8 @@ def _optional_names(pyproject: dict) -> set[str]:
 
 
 def test_layer_requirements_are_project_dependencies() -> None:
-    # GIVEN the layer's requirements and the project's dependencies
-    layer = _by_name(_layer_requirements())
+    # GIVEN the layer's (and single functions') requirements and the project's dependencies
+    layer = _by_name(_layer_requirements() + _function_requirements())
     project = _by_name([Requirement(item) for item in _pyproject()["project"]["dependencies"]])
 
     # WHEN each layer requirement is looked up in pyproject.toml
@@ -90,7 +99,7 @@ def test_layer_requirements_hold_no_test_dev_or_local_cloud_package() -> None:
 def test_every_project_dependency_is_either_layer_runtime_or_local_only() -> None:
     # GIVEN the project's dependencies, the layer's requirements and the known local-only packages
     pyproject = _pyproject()
-    layer_names = set(_by_name(_layer_requirements()))
+    layer_names = set(_by_name(_layer_requirements() + _function_requirements()))
     optional_names = _optional_names(pyproject)
     project_names = set(_by_name([Requirement(item) for item in pyproject["project"]["dependencies"]]))
 

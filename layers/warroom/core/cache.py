@@ -38,6 +38,8 @@ CACHE_TTLS_S: dict[str, int | None] = {
     # The settings row is the truth; a copy that outlived a failed invalidation is gone within seconds.
     "data_mode": 5,
     "health": 30,
+    # The system snapshot of /metrics/system, refreshed by the 1-minute metrics job (warroom.metrics.system).
+    "metrics_system": 60,
 }
 
 # The key each kind lives under, so every reader and writer of a kind agrees on it.
@@ -45,6 +47,7 @@ CACHE_KEYS: dict[str, str] = {
     "data_mode": "system:data_mode",
     "health": "system:health",
     "dashboard_kpis": "dashboard:kpi",
+    "metrics_system": "metrics:system",
 }
 
 _client: redis.Redis | None = None

@@ -21,6 +21,7 @@ for reading environment variables, which is all we ask of it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from typing import Literal
 
@@ -39,6 +40,8 @@ SECRET_NAMES = (
     "GOOGLE_ADS_CLIENT_SECRET",
     "GOOGLE_ADS_REFRESH_TOKEN",
     "OPENAI_API_KEY",
+    "META_WEBHOOK_VERIFY_TOKEN",
+    "INCOMING_WEBHOOK_SECRETS",
 )
 
 
@@ -99,6 +102,13 @@ class Settings(BaseModel):
     websocket_management_endpoint: str | None = Field(None, alias="WARROOM_WS_MANAGEMENT_ENDPOINT")
     realtime_fanout_queue_url: str | None = Field(None, alias="WARROOM_REALTIME_FANOUT_QUEUE_URL")
     auth_email_queue_url: str | None = Field(None, alias="WARROOM_AUTH_EMAIL_QUEUE_URL")
+    # Outgoing webhooks (warroom.webhooks): broadcasts hand their events to this queue; a delivery that used up
+    # its attempts is copied to the dead-letter queue (the consumer's own, which also catches poison messages).
+    webhook_queue_url: str | None = Field(None, alias="WARROOM_WEBHOOK_QUEUE_URL")
+    webhook_dlq_url: str | None = Field(None, alias="WARROOM_WEBHOOK_DLQ_URL")
+    webhook_inbox_queue_url: str | None = Field(None, alias="WARROOM_WEBHOOK_INBOX_QUEUE_URL")
+    # The queues /metrics/system reports on: "LogicalId=url,..." from the template (warroom.metrics.system).
+    metrics_queue_urls: str = Field("", alias="WARROOM_METRICS_QUEUE_URLS")
 
     # Mentionlytics: v1 takes the token as ?token=, v2 as a bearer token renewed with the refresh token.
     mentionlytics_api_token: SecretStr | None = Field(None, alias="MENTIONLYTICS_API_TOKEN")
@@ -112,6 +122,10 @@ class Settings(BaseModel):
     meta_app_secret: SecretStr | None = Field(None, alias="META_APP_SECRET")
     meta_ad_account_ids: str = Field("", alias="WARROOM_META_AD_ACCOUNT_IDS")
     meta_base_url: str = Field("https://graph.facebook.com", alias="WARROOM_META_BASE_URL")
+    # Incoming webhooks (warroom.webhooks.incoming): Meta's subscription handshake token, and the Standard
+    # Webhooks secrets of the other senders as a JSON object {"<service>": "whsec_..."}.
+    meta_webhook_verify_token: SecretStr | None = Field(None, alias="META_WEBHOOK_VERIFY_TOKEN")
+    incoming_webhook_secrets: SecretStr | None = Field(None, alias="INCOMING_WEBHOOK_SECRETS")
     # Google Ads API (REST): an OAuth2 client and a refresh token granted for the adwords scope; the developer
     # token only when the account still needs one, login-customer-id only through a manager account.
     google_ads_customer_id: str | None = Field(None, alias="WARROOM_GOOGLE_ADS_CUSTOMER_ID")
@@ -158,7 +172,14 @@ def _secret_values(settings: Settings) -> dict[str, str]:
         from aws_lambda_powertools.utilities import parameters
 
         secret = parameters.get_secret(settings.secrets_arn, transform="json", max_age=settings.secrets_max_age_s)
-        values.update({k: str(v) for k, v in secret.items() if k in SECRET_NAMES and v not in (None, "")})
+        # A nested object (INCOMING_WEBHOOK_SECRETS written as JSON rather than as a string) stays JSON.
+        values.update(
+            {
+                k: json.dumps(v) if isinstance(v, dict | list) else str(v)
+                for k, v in secret.items()
+                if k in SECRET_NAMES and v not in (None, "")
+            }
+        )
     if settings.ssm_prefix:
         from aws_lambda_powertools.utilities import parameters
 

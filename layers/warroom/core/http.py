@@ -22,7 +22,9 @@ route answering something else (a page, a file, a redirect) its ``content_type``
 ``other_answers``, the answers it builds itself as :class:`Response` objects, which pass untouched.
 
 The view receives only what its signature asks for, by name: the path parameters, ``body``,
-``query`` and ``ctx``. Every route is also recorded as a :class:`RouteSpec` for the OpenAPI document.
+``query``, ``ctx`` and ``raw_body`` (the request's bytes exactly as sent, API Gateway's base64 undone, neither
+parsed nor size-checked: for a route that checks a signature over them, such as incoming webhooks, and then
+parses them itself). Every route is also recorded as a :class:`RouteSpec` for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -379,6 +381,8 @@ class WarRoomApp(Chalice):
                 kwargs["body"] = self._parse_body(body_model, request, max_body_bytes)
             if "ctx" in wanted:
                 kwargs["ctx"] = ctx
+            if "raw_body" in wanted:
+                kwargs["raw_body"] = request.raw_body or b""
             response = _serialise(view(**kwargs), status_code)
         except WarRoomError as error:
             response = error_response(error)

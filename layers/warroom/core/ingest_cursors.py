@@ -43,3 +43,14 @@ def save_cursor(provider: str, project: str, cursor: dict[str, Any], conn: psyco
         (provider, project, Jsonb(cursor)),
     )
     return None
+
+
+def list_cursors(conn: psycopg.Connection | None = None) -> list[dict[str, Any]]:
+    """Every stored cursor (provider, project, cursor, updated_at), by provider and project: where each sync got."""
+    if conn is None:
+        with connection() as own:
+            return list_cursors(own)
+    rows = conn.execute(
+        "SELECT provider, project, cursor, updated_at FROM ingest_cursors ORDER BY provider, project"
+    ).fetchall()
+    return [dict(row) for row in rows]

@@ -10,6 +10,9 @@ A request only appends to an in-memory buffer (no I/O). A daemon thread writes t
 exit. In Lambda the thread runs while the container is thawed, so rows wait at most one interval
 after the next invocation; the last few seconds of a container that AWS retires can be lost, which
 is acceptable for latency statistics and not for anything else (audit rows are written inline).
+
+Every insert takes a transaction lock first (a statement trigger, migration 0019), so the rows' ``seq`` is in
+commit order: the 1-minute metrics job rolls them up behind that watermark (:mod:`warroom.metrics.rollups`).
 """
 
 from __future__ import annotations

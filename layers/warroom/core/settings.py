@@ -92,4 +92,25 @@ RETENTION_PERFORMANCE_LOGS_DAYS = define_setting(
     30,
     "Request timings (performance_logs) older than this many days are pruned by the daily retention job.",
 )
-SETTINGS = (DATA_MODE, TIMEZONE, RETENTION_PERFORMANCE_LOGS_DAYS)
+# The metrics job's (warroom.metrics.rollups), declared here beside the timings' retention because the settings
+# registry (warroom.system) ranks below the metrics domain.
+METRICS_RAW_RETENTION_HOURS = define_setting(
+    "metrics_raw_retention_hours",
+    Annotated[int, Field(ge=1, le=24 * 90)],
+    48,
+    "Request timings already rolled up are pruned by the 1-minute metrics job after this many hours"
+    " (/metrics/api reads the rollups, so older periods stay answerable).",
+)
+METRICS_ROLLUP_RETENTION_DAYS = define_setting(
+    "metrics_rollup_retention_days",
+    Annotated[int, Field(ge=1, le=3650)],
+    90,
+    "Per-minute, 10-minute and hour API metric rollups older than this many days are pruned by the metrics job.",
+)
+SETTINGS = (
+    DATA_MODE,
+    TIMEZONE,
+    RETENTION_PERFORMANCE_LOGS_DAYS,
+    METRICS_RAW_RETENTION_HOURS,
+    METRICS_ROLLUP_RETENTION_DAYS,
+)

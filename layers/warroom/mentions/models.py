@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from warroom.core.pagination import PageQuery
 from warroom.core.types import ApiDatetime
 
-Provider = Literal["mock", "mentionlytics"]
+Provider = Literal["mock", "mentionlytics", "webhook"]  # webhook: pushed by a signed sender (warroom.webhooks)
 # Channels: the mock covers the first nine; Mentionlytics' other channels arrive as "web" or "other".
 SOURCES = ("twitter", "facebook", "instagram", "tiktok", "youtube", "news", "blogs", "forums", "reddit", "web", "other")
 Source = Literal[

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -33,6 +33,9 @@ from warroom.core.errors import NotFound
 from warroom.core.pagination import Keyset, Page, TimeIdPosition
 from warroom.mentions.freshness import current_generation
 from warroom.mentions.models import (
+    NEGATIVE_BELOW,
+    POSITIVE_ABOVE,
+    STRONGLY_NEGATIVE_BELOW,
     InfluencersQuery,
     MentionListQuery,
     PeriodQuery,
@@ -88,37 +91,48 @@ def mention_out(row: dict[str, Any]) -> dict[str, Any]:
 MENTIONS_KEYSET = Keyset("mentions.mentions", TimeIdPosition)
 
 
+def mention_conditions(filters: Any) -> tuple[list[str], list[Any]]:
+    """SQL conditions (ANDed, on ``mentions AS m``) and parameters for the list's filters.
+
+    ``filters`` is a :class:`~warroom.mentions.models.MentionListQuery` or any object with the same filter
+    attributes (``from_``, ``to``, ``source``, ``sentiment_min``, ``sentiment_max``, ``q``, ``topic``,
+    ``crisis_id``, ``country``), such as a report export's query.
+    """
+    where, params = [], []
+    if filters.from_ is not None:
+        where.append("m.published_at >= %s")
+        params.append(filters.from_)
+    if filters.to is not None:
+        where.append("m.published_at < %s")
+        params.append(filters.to)
+    if filters.source is not None:
+        where.append("m.source = %s")
+        params.append(filters.source)
+    if filters.sentiment_min is not None:
+        where.append("m.sentiment_score >= %s")
+        params.append(filters.sentiment_min)
+    if filters.sentiment_max is not None:
+        where.append("m.sentiment_score <= %s")
+        params.append(filters.sentiment_max)
+    if filters.q is not None:
+        where.append("m.content_tsv @@ websearch_to_tsquery('english', %s)")
+        params.append(filters.q)
+    if filters.topic is not None:
+        where.append("m.topics @> ARRAY[%s]::text[]")
+        params.append(filters.topic)
+    if filters.crisis_id is not None:
+        where.append("m.crisis_event_id = %s")
+        params.append(filters.crisis_id)
+    if filters.country is not None:
+        where.append("m.country = %s")
+        params.append(filters.country.upper())
+    return where, params
+
+
 def fetch_mention_page(query: MentionListQuery) -> Page[Any]:
     """One page of mentions, newest first, matching every given filter."""
-    where, params = [], []
+    where, params = mention_conditions(query)
     position = MENTIONS_KEYSET.decode(query.cursor)
-    if query.from_ is not None:
-        where.append("m.published_at >= %s")
-        params.append(query.from_)
-    if query.to is not None:
-        where.append("m.published_at < %s")
-        params.append(query.to)
-    if query.source is not None:
-        where.append("m.source = %s")
-        params.append(query.source)
-    if query.sentiment_min is not None:
-        where.append("m.sentiment_score >= %s")
-        params.append(query.sentiment_min)
-    if query.sentiment_max is not None:
-        where.append("m.sentiment_score <= %s")
-        params.append(query.sentiment_max)
-    if query.q is not None:
-        where.append("m.content_tsv @@ websearch_to_tsquery('english', %s)")
-        params.append(query.q)
-    if query.topic is not None:
-        where.append("m.topics @> ARRAY[%s]::text[]")
-        params.append(query.topic)
-    if query.crisis_id is not None:
-        where.append("m.crisis_event_id = %s")
-        params.append(query.crisis_id)
-    if query.country is not None:
-        where.append("m.country = %s")
-        params.append(query.country.upper())
     if position is not None:
         where.append("(m.published_at, m.id) < (%s, %s)")
         params.extend([position.t, position.id])
@@ -128,6 +142,59 @@ def fetch_mention_page(query: MentionListQuery) -> Page[Any]:
         rows = conn.execute(sql, [*params, query.limit + 1]).fetchall()
     page = MENTIONS_KEYSET.page(rows, query.limit, lambda row: TimeIdPosition(t=row["published_at"], id=row["id"]))
     return page.map(mention_out)
+
+
+# The orders :func:`stream_mention_rows` reads in: newest first (the list's), widest reach, most negative.
+_STREAM_ORDER = {
+    "newest": "m.published_at DESC, m.id DESC",
+    "reach": "m.reach DESC, m.published_at DESC, m.id DESC",
+    "negative": "m.sentiment_score ASC, m.published_at DESC, m.id DESC",
+}
+
+
+def stream_mention_rows(
+    conn: psycopg.Connection,
+    filters: Any,
+    *,
+    order: str = "newest",
+    limit: int | None = None,
+    batch_rows: int = 2000,
+) -> Iterator[dict[str, Any]]:
+    """Every stored mention row matching ``filters`` (see :func:`mention_conditions`), through a server-side
+    cursor fetching ``batch_rows`` at a time, so memory stays flat however many match (exports).
+
+    Must run inside a transaction of ``conn`` (a named cursor lives in one); rows are shaped like
+    :data:`MENTION_SELECT`'s (:func:`mention_out` makes them the API's).
+    """
+    where, params = mention_conditions(filters)
+    if order == "negative":
+        where.append("m.sentiment_score IS NOT NULL")
+    sql = MENTION_SELECT + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {_STREAM_ORDER[order]}"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    # Binary results: arrays, timestamps and numerics load several times faster than from their text form.
+    with conn.cursor(name=f"mentions_stream_{uuid.uuid4().hex[:12]}", binary=True) as cursor:
+        cursor.itersize = batch_rows
+        cursor.execute(sql, params)
+        yield from cursor
+
+
+def mention_totals(conn: psycopg.Connection, filters: Any) -> dict[str, Any]:
+    """Figures of every mention matching ``filters``: mentions, scored, sentiment sum, positive, negative,
+    strongly negative (the rollups' bands) and reach, in one indexed aggregate."""
+    where, params = mention_conditions(filters)
+    sql = f"""
+        SELECT count(*) AS mentions, count(m.sentiment_score) AS sentiment_count,
+               coalesce(sum(m.sentiment_score), 0) AS sentiment_sum,
+               count(*) FILTER (WHERE m.sentiment_score > {POSITIVE_ABOVE}) AS positive,
+               count(*) FILTER (WHERE m.sentiment_score < {NEGATIVE_BELOW}) AS negative,
+               count(*) FILTER (WHERE m.sentiment_score < {STRONGLY_NEGATIVE_BELOW}) AS strongly_negative,
+               coalesce(sum(m.reach), 0) AS reach
+        FROM mentions AS m"""  # noqa: S608  (constants of ours; the conditions are parameterised)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return conn.execute(sql, params).fetchone()
 
 
 def fetch_mention_rows(conn: psycopg.Connection, mention_ids: list[Any], *, newest_first: bool = False) -> list[Any]:

@@ -17,6 +17,13 @@ in parallel; larger audiences are split into chunks of ``FANOUT_CHUNK`` ids sent
 SQS queue, whose consumer function posts them, so the caller pays one ``SendMessageBatch`` per 2,500
 connections instead of a post per connection. Realtime events are best effort: with Redis down or no
 WebSocket API configured an event reaches no one, is logged, and never fails the caller.
+
+Outgoing webhooks: every broadcast of a ``WEBHOOK_EVENTS`` event to everyone (not one user's own events) is also
+handed, as its envelope, to the webhook delivery queue (``WARROOM_WEBHOOK_QUEUE_URL``) before any socket is
+looked at, so it is delivered whether or not a dashboard is connected. This package sits below
+:mod:`warroom.webhooks` and does not know the subscriptions: that domain keeps the JSON list of the event names
+some enabled subscription wants under ``WEBHOOK_EVENTS_KEY`` in Redis, and an event nobody wants costs no SQS
+call. With that key missing or Redis down the event is sent anyway and the consumer drops what nobody wants.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from typing import Any
 
 from warroom.core.config import get_settings
@@ -34,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 INLINE_FANOUT_LIMIT = 100
 FANOUT_CHUNK = 250
-EVENT_MIN_ROLE = {"user:login": "admin", "user:logout": "admin"}
+EVENT_MIN_ROLE = {"user:login": "admin", "user:logout": "admin", "system:webhook-failing": "admin"}
 SEED_EVENTS = (
     "crisis:detected",
     "crisis:resolved",
@@ -47,8 +55,19 @@ SEED_EVENTS = (
     "document:processed",
 )
 # Events of this backend beyond the seed's: an open alert's severity rose or it was acknowledged; the daily brief;
-# a paid-media alert (pacing, delivery, cost).
-EXTRA_EVENTS = ("crisis:updated", "intelligence:daily-brief", "campaign:alert")
+# a paid-media alert (pacing, delivery, cost); a large export is ready (to its requester only).
+EXTRA_EVENTS = ("crisis:updated", "intelligence:daily-brief", "campaign:alert", "report:ready")
+# What outgoing webhook subscriptions may ask for (warroom.webhooks), and the Redis key of those someone wants.
+WEBHOOK_EVENTS = (
+    "crisis:detected",
+    "crisis:resolved",
+    "campaign:alert",
+    "system:data-mode-change",
+    "system:health-change",
+    "report:ready",
+    "document:processed",
+)
+WEBHOOK_EVENTS_KEY = "webhooks:subscribed_events"
 
 
 def envelope(event: str, data: Any) -> dict[str, Any]:
@@ -61,8 +80,14 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def broadcast(event: str, data: Any, channel: str | None = None, user_id: str | None = None) -> int:
-    """Send ``event`` to every matching connection; returns how many connections it was sent to."""
+    """Send ``event`` to every matching connection; returns how many connections it was sent to.
+
+    A webhook event broadcast to everyone is first handed to the webhook queue (see the module's docstring).
+    """
     settings = get_settings()
+    message = envelope(event, data)
+    if event in WEBHOOK_EVENTS and user_id is None and settings.webhook_queue_url:
+        _hand_to_webhooks(settings.webhook_queue_url, message)
     endpoint = settings.websocket_management_endpoint
     if not endpoint:
         logger.debug("broadcast %s: no WebSocket API configured", event)
@@ -73,11 +98,35 @@ def broadcast(event: str, data: Any, channel: str | None = None, user_id: str | 
     ]
     if not targets:
         return 0
-    payload = encode(envelope(event, data))
+    payload = encode(message)
     if len(targets) <= INLINE_FANOUT_LIMIT or not settings.realtime_fanout_queue_url:
         return deliver(endpoint, payload, targets)
     _enqueue_fanout(settings.realtime_fanout_queue_url, payload, targets)
     return len(targets)
+
+
+def _hand_to_webhooks(queue_url: str, message: dict[str, Any]) -> None:
+    """Queue the envelope for the webhook consumer unless Redis says no subscription wants it; never raises."""
+    from warroom.core.cache import run
+
+    unknown = object()
+    try:
+        wanted = run("get", lambda r: r.get(WEBHOOK_EVENTS_KEY), default=unknown)
+        if isinstance(wanted, str):
+            try:
+                if message["event"] not in json.loads(wanted):
+                    return
+            except (ValueError, TypeError):
+                logger.warning(
+                    "unreadable %s in Redis; handing %s to the webhook queue", WEBHOOK_EVENTS_KEY, message["event"]
+                )
+        from warroom.core.aws import aws_client
+
+        body = json.dumps({"kind": "event", "id": str(uuid.uuid4()), "envelope": message}, default=str)
+        aws_client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+    except Exception:
+        # The broadcast's caller (a detection, a data-mode change) must not fail because of an integration.
+        logger.exception("could not hand %s to the webhook queue", message.get("event"))
 
 
 def _enqueue_fanout(queue_url: str, payload: bytes, targets: list[str]) -> None:

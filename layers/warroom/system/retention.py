@@ -23,6 +23,8 @@ from warroom.core.db import connection
 from warroom.core.settings import RETENTION_PERFORMANCE_LOGS_DAYS, read_settings
 from warroom.documents import library as documents
 from warroom.documents.settings import PENDING_UPLOAD_MAX_AGE_HOURS
+from warroom.webhooks import incoming_receipts
+from warroom.webhooks.incoming_settings import RETENTION_WEBHOOK_RECEIPTS_DAYS
 
 logger = logging.getLogger(__name__)
 _AGES = (
@@ -30,6 +32,7 @@ _AGES = (
     auth_settings.RETENTION_SESSIONS_DAYS,
     auth_settings.RETENTION_REFRESH_TOKENS_DAYS,
     auth_settings.RETENTION_EMAIL_TOKENS_DAYS,
+    RETENTION_WEBHOOK_RECEIPTS_DAYS,
 )
 
 
@@ -51,6 +54,7 @@ def run_retention(now: dt.datetime | None = None) -> dict[str, int]:
             "email_tokens": emails.prune_email_tokens(conn, ago(auth_settings.RETENTION_EMAIL_TOKENS_DAYS.key)),
             "spent_mfa_tokens": tokens.prune_spent_mfa_tokens(conn, now),
             "pending_documents": documents.prune_pending(conn, now - dt.timedelta(hours=pending_hours)),
+            "webhook_receipts": incoming_receipts.prune_receipts(conn, ago(RETENTION_WEBHOOK_RECEIPTS_DAYS.key)),
         }
         record_audit(conn, "retention.prune", "retention", None, {"deleted": counts, "ages_days": days}, None)
     logger.info("retention pruned %s", counts)

@@ -32,8 +32,10 @@ from warroom.core.settings import SettingDefinition
 from warroom.crisis import settings as crisis_settings
 from warroom.documents import settings as document_settings
 from warroom.mentions import settings as mention_settings
+from warroom.reports import settings as report_settings
 from warroom.system.data_mode import after_data_mode_change
 from warroom.system.models import SettingOut
+from warroom.webhooks import incoming_settings as incoming_webhook_settings
 
 REGISTRY: dict[str, SettingDefinition] = {
     definition.key: definition
@@ -44,6 +46,8 @@ REGISTRY: dict[str, SettingDefinition] = {
         *campaign_settings.SETTINGS,
         *document_settings.SETTINGS,
         *crisis_settings.SETTINGS,
+        *report_settings.SETTINGS,
+        *incoming_webhook_settings.SETTINGS,
     )
 }
 # What must happen inside the change's transaction, before it commits (drop copies that would go stale).
