@@ -21,10 +21,11 @@ install: $(BIN)/.installed
 dev: install
 	$(BIN)/warroom dev --port $(PORT)
 
-## Install everything and run the test suite (unit, integration, end-to-end), then the LocalStack lane.
+## Install everything and run the test suite (unit, integration, end-to-end; one worker per core, at most 4, each
+## with its own PostgreSQL, Redis, moto and local cloud), then the LocalStack lane.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses=auto --maxprocesses=4
 	$(MAKE) test-localstack
 
 .PHONY: test-localstack
