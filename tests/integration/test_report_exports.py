@@ -177,13 +177,17 @@ def test_export_errors_and_the_audit_log_for_admins_only(invoke, lambda_runtime,
 
 
 def test_a_large_export_is_a_job_the_consumer_builds_into_s3_and_announces(
-    invoke, lambda_runtime, db, people, stored, monkeypatch
+    invoke, lambda_runtime, db, people, stored, monkeypatch, dashboard
 ):
     # GIVEN exports of more than 5 rows become jobs, and the export queue
     db.execute("INSERT INTO settings (key, value) VALUES ('report_export_inline_max_rows', '5')")
     queue_url = boto3.client("sqs").create_queue(QueueName="report-exports-test")["QueueUrl"]
     monkeypatch.setenv("WARROOM_REPORT_EXPORT_QUEUE_URL", queue_url)
     token = people["user"][1]
+    # AND the user's dashboard is connected (beside someone else's: dash-1)
+    from warroom.realtime import connections
+
+    connections.register("requester-1", user_id=str(people["user"][0].id), role="user")
 
     # WHEN the user exports the 40 mentions as CSV
     status, headers, content = export(lambda_runtime, "csv", token, {"query": {"kind": "mentions"}})
@@ -211,6 +215,9 @@ def test_a_large_export_is_a_job_the_consumer_builds_into_s3_and_announces(
     with urllib.request.urlopen(done.download_url, timeout=10) as response:  # the local moto server
         rows = list(csv.reader(io.StringIO(response.read().decode())))
     assert len(rows) == 41 and rows[0][0] == "published_at"
+    # AND report:ready reached the requester's socket only
+    [ready] = dashboard
+    assert ready["event"] == "report:ready" and ready["data"]["job_id"] == job["job_id"]
     # AND a redelivered message changes nothing; another user cannot see the job; an admin can
     assert lambda_runtime.invoke("ReportExportFunction", event) == {"batchItemFailures": []}
     assert db.execute("SELECT status FROM report_export_jobs").fetchone()["status"] == "done"
