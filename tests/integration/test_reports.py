@@ -184,6 +184,9 @@ BAD_BODIES = [
     ({"type": "sentiment_summary", "parameters": {"colour": "red"}}, "colour"),
     ({"type": "crisis_log", "parameters": {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}}, None),
     ({"type": "campaign_performance", "parameters": {"top": 0}}, "top"),
+    # found by make fuzz (a 500 before): the 30-day default before a `to` of 1970-01-01 is out of range
+    ({"type": "campaign_performance", "parameters": {"to": 0}}, "from"),
+    ({"type": "campaign_performance", "parameters": {"to": "1970-01-01"}}, "from"),
     ({"type": "mentions_digest", "parameters": {"limit": 1000}}, "limit"),
     ({"type": "daily_brief", "parameters": {"date": "1800-01-01"}}, "date"),
     ({"type": "crisis_log", "title": ""}, "title"),

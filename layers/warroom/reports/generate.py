@@ -18,11 +18,12 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from warroom.campaigns.models import DateRangeQuery, InsightsOut, SummaryOut, TopOut, TopQuery
 from warroom.campaigns.queries import account_insights, resolve_period, summary, top
 from warroom.core.db import connection
+from warroom.core.errors import ValidationFailed
 from warroom.crisis.alerts import alert_detail, list_alerts
 from warroom.crisis.models import AlertListQuery
 from warroom.intelligence.briefing import build_brief, campaign_timezone
@@ -84,7 +85,7 @@ def _day_text(moment: dt.datetime | dt.date) -> str:
 def sentiment_summary(params: SentimentSummaryParams, now: dt.datetime) -> tuple[str, SentimentSummaryData]:
     start, end = params.window(now)
     series = sentiment_series(
-        SentimentQuery.model_validate({"from": start, "to": end, "interval": params.interval, "source": params.source})
+        _query(SentimentQuery, {"from": start, "to": end, "interval": params.interval, "source": params.source})
     )
     with connection() as conn:
         sources = window_totals(conn, "source", start, end)
@@ -133,7 +134,7 @@ def crisis_log(params: CrisisLogParams, now: dt.datetime) -> tuple[str, CrisisLo
         query["severity_min"] = params.severity_min
     alerts, cursor = [], None
     while len(alerts) < CRISIS_LOG_SCAN:
-        page = list_alerts(AlertListQuery.model_validate({**query, "cursor": cursor}))
+        page = list_alerts(_query(AlertListQuery, {**query, "cursor": cursor}))
         alerts.extend(page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -170,21 +171,34 @@ def crisis_log(params: CrisisLogParams, now: dt.datetime) -> tuple[str, CrisisLo
     return f"Crisis log, {_day_text(start)} to {_day_text(end)}", data
 
 
+def _query(model: type[BaseModel], values: dict[str, Any]) -> Any:
+    """Another domain's query model built from the parameters and the defaults derived from them (a 30-day
+    default before a `to` of 1970 is out of range): what it refuses is the parameters' fault, a 422."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        details = [
+            {"loc": ["body", "parameters", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in error.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        raise ValidationFailed("The report's parameters give an invalid period or query.", details=details) from error
+
+
 def _as(model: type[BaseModel], value: Any) -> Any:
     """Campaign answers come as the model, or as the cached JSON of it."""
     return value if isinstance(value, model) else model.model_validate(value)
 
 
 def campaign_performance(params: CampaignPerformanceParams, now: dt.datetime) -> tuple[str, CampaignPerformanceData]:
-    period = DateRangeQuery.model_validate({"from": params.from_, "to": params.to})
+    period = _query(DateRangeQuery, {"from": params.from_, "to": params.to})
     since, until = resolve_period(period, today=now.date())
-    period = DateRangeQuery.model_validate({"from": since, "to": until})
+    period = _query(DateRangeQuery, {"from": since, "to": until})
     totals = _as(SummaryOut, summary(period))
     if params.platform:
         totals.platforms = [p for p in totals.platforms if p.platform == params.platform]
     ranking = _as(
         TopOut,
-        top(TopQuery.model_validate({"from": since, "to": until, "limit": params.top, "platform": params.platform})),
+        top(_query(TopQuery, {"from": since, "to": until, "limit": params.top, "platform": params.platform})),
     )
     daily = []
     for platform in [params.platform] if params.platform else ["google_ads", "meta"]:
