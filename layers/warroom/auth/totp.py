@@ -17,12 +17,10 @@ is set up again. The secret never appears in an answer after setup.
 
 from __future__ import annotations
 
-import base64
 import hmac
 import time
 
 from warroom.core import cache
-from warroom.core.security import signing_key
 
 ISSUER = "War Room"
 TOTP_STEP_S = 30
@@ -30,14 +28,9 @@ VALID_WINDOW_STEPS = 1
 
 
 def _fernet():
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from warroom.core.security import secret_box
 
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"warroom mfa secret v1").derive(
-        signing_key().encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return secret_box("mfa")
 
 
 def encrypt_secret(secret: str) -> str:

@@ -103,6 +103,19 @@ def signing_key() -> str:
     return secret.get_secret_value()
 
 
+def secret_box(purpose: str) -> Any:
+    """A Fernet cipher (AES-128-CBC + HMAC-SHA256) for secrets stored at rest that the code must read back (MFA
+    seeds, webhook signing secrets), keyed by HKDF-SHA256 from the signing key with ``purpose`` in the info string,
+    so each kind of secret has a key of its own and one kind's ciphertext never decrypts as another's."""
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    info = f"warroom {purpose} secret v1".encode()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(signing_key().encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
 def issue_access_token(
     user_id: str,
     role: Role,

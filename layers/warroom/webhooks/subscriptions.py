@@ -53,17 +53,9 @@ COLUMNS = (
 
 
 def _fernet():
-    from cryptography.fernet import Fernet
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from warroom.core.security import secret_box
 
-    from warroom.core.security import signing_key
-
-    # A key of its own (the info string), so a webhook secret's ciphertext is never readable as anything else.
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"warroom webhook secret v1").derive(
-        signing_key().encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
+    return secret_box("webhook")
 
 
 def new_secret() -> str:
