@@ -26,8 +26,10 @@ launch until campaign ``g + in_flight`` launches, so exactly ``in_flight`` campa
 follow each other with no gap. What is listed: those in flight, the one that ended last (older ones are
 archived) and the next one to launch, so 13 on Meta and 12 on Google. Roles follow the chains:
 
-* chain 0 over-paces persistently (spends ~130 % of its budget share), chain 1 under-paces (~40 %), so
-  pacing alerts always have something to show;
+* chain 0 over-paces persistently (spends ~155 % of its budget share), chain 1 under-paces (~40 %), so
+  pacing alerts always have something to show -- even on a month's second day, when a daily budget is paced
+  on one day and a morning (delivery follows the US day, time runs evenly: a morning reads ~10 % low) and one
+  day's +-15 % noise (at ~130 % it read 119.5 % on 2 December, under the 120 % threshold);
 * each ``stagger``-day block pauses one or two other chains' campaigns (PAUSED: no rows on those days);
 * on Meta, one campaign has ``WITH_ISSUES`` (ads disapproved: it delivers 35-60 %) in three 3-day windows out
   of four, none in the fourth;
@@ -327,7 +329,7 @@ class MockCampaignSource:
             daily_budget, lifetime_budget, day_cents = None, lifetime_cents, lifetime_cents * 86400 // flight_s
         else:
             daily_budget, lifetime_budget, day_cents = daily_cents, None, daily_cents
-        pace = {_OVER: (12_600, 13_400), _UNDER: (3_800, 4_600)}.get(chain, (9_400, 10_100))
+        pace = {_OVER: (15_000, 16_000), _UNDER: (3_800, 4_600)}.get(chain, (9_400, 10_100))
         if self.platform == "meta":
             external_id = f"2385{_hash(self._key, 'id', g) % 10**13:013d}"
             name = f"{program.name} | {MONTHS[start.month - 1]}{start:%y}"
