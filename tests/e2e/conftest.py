@@ -132,3 +132,13 @@ async def next_event(socket: Any, name: str, timeout_s: float = 15) -> dict[str,
             frame = json.loads(await socket.recv())
             if frame["event"] == name:
                 return frame
+
+
+async def next_reply(socket: Any, timeout_s: float = 15) -> dict[str, Any]:
+    """The socket's answer to the action just sent: replies have bare names (``pong``, ``authenticated``,
+    ``error``), broadcasts are namespaced (``dashboard:kpi-update``) and may arrive in between at any time."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            frame = json.loads(await socket.recv())
+            if ":" not in frame["event"]:
+                return frame

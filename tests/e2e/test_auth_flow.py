@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, next_event
 
 pytestmark = pytest.mark.e2e
 
@@ -47,11 +47,11 @@ def test_login_refresh_reuse_and_logout_over_http(local_cloud):
         async with websockets.connect(url) as dashboard, httpx.AsyncClient(base_url=local_cloud.base_url) as client:
             answer = await client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
             fresh = answer.json()
-            logged_in = await _next_event(dashboard, "user:login")
+            logged_in = await next_event(dashboard, "user:login")
             # WHEN they log out
             logout = await client.post("/api/v1/auth/logout", headers=_bearer(fresh["access_token"]))
             assert logout.status_code == 204
-            logged_out = await _next_event(dashboard, "user:logout")
+            logged_out = await next_event(dashboard, "user:logout")
             return fresh, logged_in, logged_out
 
     try:
@@ -89,11 +89,3 @@ def test_registration_email_is_sent_and_its_link_logged_for_the_developer(local_
     assert found, local_cloud.log()[-3000:]
     verified = http.post("/api/v1/auth/email/verify", json={"token": found.group(1)})
     assert verified.status_code == 200 and verified.json()["email_verified"] is True
-
-
-async def _next_event(socket, name: str, timeout_s: float = 5) -> dict:
-    async with asyncio.timeout(timeout_s):
-        while True:
-            frame = json.loads(await socket.recv())
-            if frame["event"] == name:
-                return frame

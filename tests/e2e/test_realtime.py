@@ -91,7 +91,7 @@ def test_management_api_speaks_to_boto3_and_gone_connections_are_cleaned_up(loca
             connection_id = (await next_event(socket, "pong"))["data"]["connection_id"]
             info = await asyncio.to_thread(client.get_connection, ConnectionId=connection_id)
             await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=b'{"event":"hello"}')
-            hello = json.loads(await socket.recv())
+            hello = await next_event(socket, "hello")
             await asyncio.to_thread(client.delete_connection, ConnectionId=connection_id)
             await asyncio.wait_for(socket.wait_closed(), 5)
             return info, hello, connection_id

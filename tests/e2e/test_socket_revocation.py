@@ -10,6 +10,8 @@ import uuid
 import pytest
 import websockets
 
+from tests.e2e.conftest import next_reply
+
 pytestmark = pytest.mark.e2e
 PASSWORD = "harbour-violet-crayon-ninety"
 
@@ -42,7 +44,7 @@ async def _closed_after(url: str, action) -> bool:
     """Open a socket, ping it, run ``action`` (a blocking call) and say whether the server then closed it."""
     async with websockets.connect(url) as socket:
         await socket.send(json.dumps({"action": "ping"}))
-        assert json.loads(await socket.recv())["event"] == "pong"
+        assert (await next_reply(socket))["event"] == "pong"
         await asyncio.to_thread(action)
         try:
             await asyncio.wait_for(socket.wait_closed(), 10)  # a deadline for a failure, not a synchronisation
@@ -107,11 +109,11 @@ def test_an_auth_frame_renews_the_socket_and_another_users_token_is_refused(loca
     async def scenario():
         async with websockets.connect(_ws(local_cloud, token=_login(local_cloud, email))) as socket:
             await socket.send(json.dumps({"action": "auth", "token": _login(local_cloud, email)}))
-            renewed = json.loads(await socket.recv())
+            renewed = await next_reply(socket)
             await socket.send(json.dumps({"action": "auth", "token": _login(local_cloud, other_email)}))
-            foreign = json.loads(await socket.recv())
+            foreign = await next_reply(socket)
             await socket.send(json.dumps({"action": "auth", "token": "not-a-token"}))
-            bad = json.loads(await socket.recv())
+            bad = await next_reply(socket)
             return renewed, foreign, bad
 
     renewed, foreign, bad = asyncio.run(scenario())
