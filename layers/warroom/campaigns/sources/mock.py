@@ -26,10 +26,12 @@ launch until campaign ``g + in_flight`` launches, so exactly ``in_flight`` campa
 follow each other with no gap. What is listed: those in flight, the one that ended last (older ones are
 archived) and the next one to launch, so 13 on Meta and 12 on Google. Roles follow the chains:
 
-* chain 0 over-paces persistently (spends ~155 % of its budget share), chain 1 under-paces (~40 %), so
-  pacing alerts always have something to show -- even on a month's second day, when a daily budget is paced
-  on one day and a morning (delivery follows the US day, time runs evenly: a morning reads ~10 % low) and one
-  day's +-15 % noise (at ~130 % it read 119.5 % on 2 December, under the 120 % threshold);
+* chains 0 and 5 over-pace persistently (spend ~155 % of their budget share), chains 1 and 6 under-pace
+  (~40 %), and these four carry lifetime budgets, so pacing alerts always have something to show: a flight's
+  first day flags nothing (one morning is not a trend), and neither does a month's first day for a daily budget
+  (paced over the month), but the two chains of a role hand over half a rotation apart, and ~155 % reads over
+  the 120 % threshold even on a flight's second morning (delivery follows the US day, time runs evenly: a
+  morning reads up to ~9 % low; at ~130 % it read 119.5 % on 2 December);
 * each ``stagger``-day block pauses one or two other chains' campaigns (PAUSED: no rows on those days);
 * on Meta, one campaign has ``WITH_ISSUES`` (ads disapproved: it delivers 35-60 %) in three 3-day windows out
   of four, none in the fourth;
@@ -182,7 +184,9 @@ _CALENDARS: dict[str, _Calendar] = {
     "meta": _Calendar(EPOCH, 8, 11, _META_PROGRAMS),
     "google_ads": _Calendar(EPOCH + dt.timedelta(days=3), 9, 10, _GOOGLE_PROGRAMS),
 }
-_OVER, _UNDER = 0, 1  # the chains that over- and under-pace; the others are "normal"
+# The chains that over- and under-pace (the others are "normal"): two of each, half a rotation apart, so one of
+# each is always a day or more into its flight (a flight's first day flags nothing) when the other hands over.
+_OVER, _UNDER = (0, 5), (1, 6)
 
 
 @dataclass(frozen=True)
@@ -324,12 +328,14 @@ class MockCampaignSource:
         # dollars times a percentage is cents: the program's budget +-20 %, in $5 steps
         daily_cents = (program.daily_usd * rng.randrange(80, 121) + 250) // 500 * 500
         chain = g % calendar.in_flight
-        if program.budget == "lifetime":
+        # The pacing roles carry lifetime budgets: paced over their flight, they flag on a month's first day too
+        # (a daily budget is paced over the month, and a month's first day flags nothing).
+        if program.budget == "lifetime" or chain in _OVER + _UNDER:
             lifetime_cents = (daily_cents * flight_s // 86400 + 5000) // 10000 * 10000  # $100 steps
             daily_budget, lifetime_budget, day_cents = None, lifetime_cents, lifetime_cents * 86400 // flight_s
         else:
             daily_budget, lifetime_budget, day_cents = daily_cents, None, daily_cents
-        pace = {_OVER: (15_000, 16_000), _UNDER: (3_800, 4_600)}.get(chain, (9_400, 10_100))
+        pace = (15_000, 16_000) if chain in _OVER else (3_800, 4_600) if chain in _UNDER else (9_400, 10_100)
         if self.platform == "meta":
             external_id = f"2385{_hash(self._key, 'id', g) % 10**13:013d}"
             name = f"{program.name} | {MONTHS[start.month - 1]}{start:%y}"
@@ -343,12 +349,12 @@ class MockCampaignSource:
             name=name,
             start=start,
             stop=stop,
-            open_ended=program.budget == "daily" and rng.randrange(100) < 30,
+            open_ended=lifetime_budget is None and rng.randrange(100) < 30,  # a lifetime budget needs its end
             daily_budget_cents=daily_budget,
             lifetime_budget_cents=lifetime_budget,
             day_budget_cents=day_cents,
             pace_bp=rng.randrange(*pace),
-            normal=chain not in (_OVER, _UNDER),
+            normal=chain not in _OVER + _UNDER,
         )
         self._campaigns[g] = campaign
         return campaign
@@ -364,7 +370,7 @@ class MockCampaignSource:
         if block not in self._paused:
             in_flight = self._calendar.in_flight
             # Not the chain whose campaign ends and whose next one launches in this block.
-            chains = [c for c in range(in_flight) if c not in (_OVER, _UNDER, block % in_flight)]
+            chains = [c for c in range(in_flight) if c not in (*_OVER, *_UNDER, block % in_flight)]
             rng = _rng(self._key, "pause", block)
             self._paused[block] = frozenset(rng.sample(chains, 1 + rng.randrange(2)))
         return campaign.index % self._calendar.in_flight in self._paused[block]
@@ -376,7 +382,7 @@ class MockCampaignSource:
         window = (day - self._calendar.epoch.date()).days // 3
         if window not in self._issues:
             rng = _rng(self._key, "issues", window)
-            chains = [c for c in range(self._calendar.in_flight) if c not in (_OVER, _UNDER)]
+            chains = [c for c in range(self._calendar.in_flight) if c not in _OVER + _UNDER]
             self._issues[window] = rng.choice(chains) if rng.randrange(4) else None
         return campaign.index % self._calendar.in_flight == self._issues[window] and not self._paused_on(campaign, day)
 
