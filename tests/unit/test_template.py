@@ -255,3 +255,12 @@ def test_document_queue_outlasts_its_consumers_and_redrives_to_the_dlq() -> None
     # AND the DLQ keeps messages longer than the queue (a message's age carries over when it is moved)
     dlq_retention = int(resources["DocumentDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"])
     assert dlq_retention > int(queue.get("MessageRetentionPeriod", 345600))
+
+
+def test_incoming_webhooks_are_processed_by_a_bounded_number_of_consumers() -> None:
+    # GIVEN the SQS event that feeds WebhookInboxFunction (each message may sync a whole Meta ad account)
+    events = _serverless_functions(_template())["WebhookInboxFunction"]["Events"]
+    (inbox,) = [e["Properties"] for e in events.values() if e["Type"] == "SQS"]
+    # THEN a burst of webhooks waits in the queue rather than starting unbounded concurrent syncs
+    # (MaximumConcurrency: AWS takes 2-1000; reserved concurrency would throttle and retry instead)
+    assert 2 <= int(inbox["ScalingConfig"]["MaximumConcurrency"]) <= 5
