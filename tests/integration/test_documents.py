@@ -332,18 +332,23 @@ def test_openai_down_during_ingest_retries_and_leaves_the_document_processing(
     assert "key_rejected" in answer["fallback"] and answer["hits"][0]["document"]["id"] == document["id"]
 
 
-def test_a_filtered_semantic_search_still_fills_its_page(services, invoke, token_for, db, make_user):
+@pytest.mark.parametrize("path", ["hnsw", "exact"])
+def test_a_filtered_semantic_search_still_fills_its_page(services, invoke, token_for, db, make_user, monkeypatch, path):
     """HNSW with a filter returns fewer rows than asked unless iterative scans go on looking: 10 % of the chunks
-    are visible to this user, and every page asked for is full."""
+    are visible to this user, and every page asked for is full -- through the HNSW iterative scan and through the
+    exact ranking the route uses when few chunks are visible."""
+    from warroom.documents import search as search_module
     from warroom.documents.embeddings import mock_embedding
+
+    monkeypatch.setattr(search_module, "EXACT_BELOW_CHUNKS", 0 if path == "hnsw" else 10_000)
 
     viewer, other = make_user("user"), make_user("user")
     rows = []
     for n in range(60):
         owner = viewer if n % 10 == 0 else other
         document_id = db.execute(
-            "INSERT INTO documents (filename, file_path, status, uploaded_by) VALUES (%s, %s, 'processed', %s)"
-            " RETURNING id",
+            "INSERT INTO documents (filename, file_path, status, uploaded_by, chunk_count)"
+            " VALUES (%s, %s, 'processed', %s, 20) RETURNING id",
             (f"memo-{n}.md", f"s3://b/documents/memo-{n}.md", owner),
         ).fetchone()["id"]
         for k in range(20):
