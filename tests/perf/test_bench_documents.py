@@ -738,7 +738,8 @@ def test_halfvec_vs_vector(corpus, exact):
     halfvec_bytes = sizes["halfvec"][0] + sizes["halfvec"][1]
     _report(
         f"halfvec({DIMENSIONS}) vs vector({DIMENSIONS}): the same {CHUNKS:,} vectors, HNSW each (m 32, ef_construction"
-        f" 128), ORDER BY <=> LIMIT {LIMIT} alone (no join), ef_search {EF_SEARCH}, index scan forced as the route does; recall vs the exact vector answer",
+        f" 128), ORDER BY <=> LIMIT {LIMIT} alone (no join), ef_search {EF_SEARCH}, the index scan forced as the route"
+        " forces it; recall vs the exact vector answer",
         [
             ("vector: column / HNSW index", f"{_mib(sizes['vector'][0])} / {_mib(sizes['vector'][1])}"),
             ("halfvec: column / HNSW index", f"{_mib(sizes['halfvec'][0])} / {_mib(sizes['halfvec'][1])}"),
