@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 
 from warroom.campaigns.pacing import flight_of, pace
+from warroom.campaigns.settings import PACING_OVER_PCT, PACING_UNDER_PCT
 from warroom.campaigns.sources.base import CampaignRecord, DailyMetrics
 from warroom.campaigns.sources.google_ads import micros_to_decimal
 from warroom.campaigns.sources.mock import MockCampaignSource
@@ -430,7 +431,8 @@ def test_pacing_campaigns_over_and_under_spend_their_budget(platform):
 
 
 def _pacing_statuses(platform: str, now: dt.datetime) -> list[str]:
-    """The pacing report's statuses at ``now`` for the mock's campaigns (the product's flights and figures)."""
+    """The pacing report's statuses at ``now`` for the mock's campaigns (the product's flights, figures and default
+    thresholds)."""
     mock = source(platform, now)
     today = now.date()
     rows = by_campaign(mock.account_daily_metrics(today - dt.timedelta(days=95), today))
@@ -442,7 +444,7 @@ def _pacing_statuses(platform: str, now: dt.datetime) -> list[str]:
             continue
         days = rows.get(campaign.external_id, [])
         spend = sum((r.spend for r in days if flight.first_day <= r.date <= min(flight.last_day, today)), Decimal(0))
-        statuses.append(pace(row, flight, spend, now, 120, 80).status)
+        statuses.append(pace(row, flight, spend, now, PACING_OVER_PCT.default, PACING_UNDER_PCT.default).status)
     return statuses
 
 

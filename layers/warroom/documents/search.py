@@ -48,7 +48,7 @@ CANDIDATES = 50
 # ~1.5 ms more (p50 7-10 ms, ~100x the exact scan); 400 costs twice as much again.
 EF_SEARCH = 200
 # Up to this many visible chunks (one uploader's documents, a handful of ids, a user's shared 10 % of 100k) the
-# exact scan of those chunks costs ~150 ms and is always right; HNSW under such a filter costs ~10 ms but, when
+# exact scan of those chunks costs ~100-150 ms and is always right; HNSW under such a filter costs ~10 ms but, when
 # the visible chunks cluster away from the query's neighbourhood, found 3 of 10 (tests/perf/test_bench_documents.py).
 EXACT_BELOW_CHUNKS = 10_000
 _HEADLINE = "StartSel=<<, StopSel=>>, HighlightAll=true"
